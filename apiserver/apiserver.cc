@@ -1,0 +1,286 @@
+#include "apiserver/apiserver.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "api/schema.h"
+#include "pki/certs.h"
+#include "pki/files.h"
+#include "pki/jwt.h"
+#include "pki/kubeconfig.h"
+#include "pki/random.h"
+#include "storage/sqlite.h"
+
+namespace kubes::apiserver {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kVersion = "v1.32.0";
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Response VersionResponse() {
+  Json v = {{"major", "1"}, {"minor", "32"}, {"gitVersion", std::string(kVersion) + "+kubes"},
+            {"gitCommit", "kubes"}, {"gitTreeState", "clean"}, {"buildDate", "2026-01-01T00:00:00Z"},
+            {"goVersion", "none (C++20)"}, {"compiler", "g++"}, {"platform", "linux/amd64"}};
+  return JsonResponse(200, v.dump());
+}
+
+Response Text(int code, const std::string& body) {
+  Response r;
+  r.code = code;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = body;
+  return r;
+}
+
+}  // namespace
+
+APIServer::APIServer(APIServerOptions options) : options_(std::move(options)) {}
+
+APIServer::~APIServer() { Stop(); }
+
+UserInfo APIServer::SystemUser(const std::string& component) {
+  return UserInfo{"system:" + component, "", {"system:masters", "system:authenticated"}};
+}
+
+Status APIServer::Start() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  if (ec) return Internal("create data dir " + options_.data_dir + ": " + ec.message());
+  auto store = storage::SqliteStorage::Open(options_.data_dir + "/state.db");
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  cacher_ = std::make_unique<Cacher>(store_.get(), options_.watch_history);
+  KUBES_RETURN_IF_ERROR(cacher_->Init());
+  registry_ = std::make_unique<Registry>();
+  RegisterBuiltins(*registry_, api::SchemaRegistry::BuiltIn());
+  endpoints_ = std::make_unique<Endpoints>(cacher_.get(), registry_.get(), &api::SchemaRegistry::BuiltIn(), &RealClock::Get());
+  std::string address = options_.address + ":" + std::to_string(options_.port);
+  discovery_ = std::make_unique<Discovery>(registry_.get(), address);
+  openapi_ = std::make_unique<OpenAPI>(registry_.get());
+  KUBES_RETURN_IF_ERROR(EnsureDefaultNamespaces());
+
+  // Certificates, the service account signing key and the admin token.
+  std::string pki_dir = options_.data_dir + "/pki";
+  auto certs = pki::EnsureServerCertificates(pki_dir, pki::ApiserverSubjectAltNames(options_.extra_sans), UnixNow());
+  if (!certs.ok()) return certs.status();
+  auto sa = pki::ServiceAccountKey::LoadOrCreate(pki_dir);
+  if (!sa.ok()) return sa.status();
+  sa_key_ = std::move(sa).value();
+  std::string token_file = pki_dir + "/admin.token";
+  auto token = pki::ReadFile(token_file);
+  if (token.ok() && !token->empty()) {
+    admin_token_ = *token;
+    while (!admin_token_.empty() && std::isspace(static_cast<unsigned char>(admin_token_.back()))) admin_token_.pop_back();
+  } else {
+    auto fresh = pki::RandomHexToken();
+    if (!fresh.ok()) return fresh.status();
+    admin_token_ = *fresh;
+    KUBES_RETURN_IF_ERROR(pki::WriteFileAtomic(token_file, admin_token_ + "\n", 0600));
+  }
+
+  ServerOptions so;
+  so.address = options_.address;
+  so.port = options_.port;
+  so.cert_file = certs->serving_cert_file;
+  so.key_file = certs->serving_key_file;
+  so.client_ca_file = certs->ca_cert_file;
+  server_ = std::make_unique<Server>(so, [this](Request& r) { return Handle(r); });
+  KUBES_RETURN_IF_ERROR(server_->Start());
+
+  pki::Kubeconfig kc;
+  std::string host = options_.address.find(':') != std::string::npos ? "[" + options_.address + "]" : options_.address;
+  if (options_.address == "0.0.0.0") host = "127.0.0.1";
+  kc.server = "https://" + host + ":" + std::to_string(server_->port());
+  kc.ca_cert_pem = certs->ca->cert_pem();
+  kc.client_cert_pem = certs->admin.cert_pem;
+  kc.client_key_pem = certs->admin.key_pem;
+  kubeconfig_path_ = options_.data_dir + "/kubeconfig.yaml";
+  KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(kubeconfig_path_, kc));
+  if (!options_.write_kubeconfig.empty()) KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(options_.write_kubeconfig, kc));
+
+  compactor_ = std::thread([this] { CompactionLoop(); });
+  return Status::OK();
+}
+
+void APIServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (server_) server_->Stop();
+  if (cacher_) cacher_->Stop();
+  if (compactor_.joinable()) compactor_.join();
+}
+
+int APIServer::port() const { return server_ ? server_->port() : 0; }
+
+// Every few minutes, forget history older than what the previous tick saw — like
+// kube-apiserver's etcd compaction — so watches can resume across short gaps while
+// the database stays small.
+void APIServer::CompactionLoop() {
+  int64_t previous = cacher_->Revision();
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, options_.compaction_interval, [this] { return stopping_; })) {
+    int64_t current = cacher_->Revision();
+    if (previous > 0) {
+      Status s = cacher_->Compact(previous);
+      if (!s.ok()) std::fprintf(stderr, "kubes: compaction: %s\n", s.ToString().c_str());
+    }
+    previous = current;
+  }
+}
+
+Status APIServer::EnsureDefaultNamespaces() {
+  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    Request req;
+    req.method = "POST";
+    req.path = "/api/v1/namespaces";
+    req.user = SystemUser("apiserver");
+    req.headers["content-type"] = "application/json";
+    req.body = Json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}).dump();
+    Response r = Handle(req);
+    if (r.code != 201 && r.code != 409) return Internal("creating namespace " + std::string(ns) + ": " + r.body);
+  }
+  return Status::OK();
+}
+
+bool APIServer::Authenticate(Request& req) {
+  if (req.user.authenticated()) return true;
+  std::string auth = req.Header("authorization");
+  if (!auth.starts_with("Bearer ")) return false;
+  std::string token = auth.substr(7);
+  if (!admin_token_.empty() && token == admin_token_) {
+    req.user = UserInfo{"kubes-admin", "", {"system:masters", "system:authenticated"}};
+    return true;
+  }
+  auto claims = sa_key_->Verify(token, UnixNow());
+  if (!claims.ok()) return false;
+  std::string sub = claims->value("sub", "");
+  if (!sub.starts_with("system:serviceaccount:")) return false;
+  std::string ns = sub.substr(22, sub.find(':', 22) - 22);
+  req.user = UserInfo{sub, "", {"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}};
+  return true;
+}
+
+Response APIServer::Handle(Request& req) {
+  const std::string& p = req.path;
+  if (p == "/healthz" || p == "/livez" || p == "/readyz" || p.starts_with("/healthz/") || p.starts_with("/livez/") ||
+      p.starts_with("/readyz/")) {
+    return Text(200, "ok");
+  }
+  if (p == "/version" || p == "/version/") return VersionResponse();
+  if (!Authenticate(req)) {
+    return ErrorResponse(Status(Code::kUnauthorized, "Unauthorized"));
+  }
+  if (p.starts_with("/openapi/v3")) return openapi_->Serve(req);
+  if (p.starts_with("/openapi/v2")) {
+    return ErrorResponse(Status(Code::kNotFound, "the server could not find the requested resource"));
+  }
+  RequestInfo info = ParseRequestInfo(req);
+  if (!info.is_resource_request) {
+    if (!info.prefix.empty()) return discovery_->Serve(req, SplitPath(p));
+    if (p == "/" || p.empty()) {
+      return JsonResponse(200, Json({{"paths", {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3",
+                                                "/readyz", "/version"}}}).dump());
+    }
+    return ErrorResponse(Status(Code::kNotFound, "the server could not find the requested resource"));
+  }
+  if (info.group == "authorization.k8s.io" || info.group == "authentication.k8s.io") return HandleReview(req, info);
+  if (info.resource == "serviceaccounts" && info.subresource == "token") return HandleTokenRequest(req, info);
+  return endpoints_->Serve(req, info);
+}
+
+// The review APIs answer questions and store nothing: can-i (access reviews), whoami
+// (SelfSubjectReview), and TokenReview.
+Response APIServer::HandleReview(Request& req, const RequestInfo& info) {
+  if (info.verb != "create") {
+    return ErrorResponse(Status(Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"));
+  }
+  ResourcePtr r = registry_->Find(info.group, info.version, info.resource);
+  if (!r) return ErrorResponse(Status(Code::kNotFound, "the server could not find the requested resource"));
+  Json body;
+  if (req.Header("content-type").starts_with("application/vnd.kubernetes.protobuf")) {
+    body = Json::object();  // the question is not needed to say "yes"
+  } else {
+    body = Json::parse(req.body, nullptr, false);
+    if (!body.is_object()) body = Json::object();
+  }
+  Json out = {{"apiVersion", r->GroupVersion()}, {"kind", r->kind}, {"metadata", {{"creationTimestamp", nullptr}}}};
+  if (body.contains("spec")) out["spec"] = body["spec"];
+  Json user = {{"username", req.user.name}, {"groups", req.user.groups}};
+  if (r->kind == "SelfSubjectReview") {
+    out["status"] = {{"userInfo", user}};
+  } else if (r->kind == "TokenReview") {
+    Request probe;
+    probe.headers["authorization"] = "Bearer " + body.value("spec", Json::object()).value("token", "");
+    bool ok = Authenticate(probe);
+    out["status"] = {{"authenticated", ok}};
+    if (ok) out["status"]["user"] = {{"username", probe.user.name}, {"groups", probe.user.groups}};
+  } else if (r->kind == "SelfSubjectRulesReview") {
+    out["status"] = {{"resourceRules", {{{"verbs", {"*"}}, {"apiGroups", {"*"}}, {"resources", {"*"}}}}},
+                     {"nonResourceRules", {{{"verbs", {"*"}}, {"nonResourceURLs", {"*"}}}}},
+                     {"incomplete", false}};
+  } else {
+    out["status"] = {{"allowed", true}, {"reason", "kubes allows every authenticated request (RBAC is not enforced yet)"}};
+  }
+  return JsonResponse(201, out.dump());
+}
+
+// POST serviceaccounts/<name>/token: a signed, expiring JWT for the account
+// (TokenRequest, as `kubectl create token` asks for).
+Response APIServer::HandleTokenRequest(Request& req, const RequestInfo& info) {
+  if (info.verb != "create") {
+    return ErrorResponse(Status(Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"));
+  }
+  ResourcePtr sa = registry_->Find("", "v1", "serviceaccounts");
+  auto obj = cacher_->Get(sa->Key(info.namespace_, info.name));
+  if (!obj.ok()) return ErrorResponse(NewNotFound(*sa, info.name));
+  int64_t expiration = 3600;
+  Json audiences = Json::array({"https://kubernetes.default.svc.cluster.local", "kubes"});
+  if (!req.Header("content-type").starts_with("application/vnd.kubernetes.protobuf")) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_object()) {
+      const Json& spec = body.value("spec", Json::object());
+      if (spec.contains("expirationSeconds") && spec["expirationSeconds"].is_number_integer()) {
+        expiration = spec["expirationSeconds"].get<int64_t>();
+      }
+      if (spec.contains("audiences") && spec["audiences"].is_array() && !spec["audiences"].empty()) {
+        audiences = spec["audiences"];
+      }
+    }
+  }
+  if (expiration < 600) {
+    return ErrorResponse(validation::NewInvalid("TokenRequest.authentication.k8s.io", "",
+                                                {validation::InvalidValue(validation::Path("spec").Child("expirationSeconds"),
+                                                                          expiration, "may not specify a duration less than 10 minutes")}));
+  }
+  int64_t now = UnixNow();
+  const Json& meta = (*obj)->object["metadata"];
+  Json claims = {{"iss", "https://kubernetes.default.svc.cluster.local"},
+                 {"sub", "system:serviceaccount:" + info.namespace_ + ":" + info.name},
+                 {"aud", audiences},
+                 {"iat", now},
+                 {"nbf", now},
+                 {"exp", now + expiration},
+                 {"kubernetes.io", {{"namespace", info.namespace_},
+                                    {"serviceaccount", {{"name", info.name}, {"uid", meta.value("uid", "")}}}}}};
+  auto token = sa_key_->Sign(claims);
+  if (!token.ok()) return ErrorResponse(token.status());
+  Json out = {{"apiVersion", "authentication.k8s.io/v1"},
+              {"kind", "TokenRequest"},
+              {"metadata", {{"name", info.name}, {"namespace", info.namespace_}, {"creationTimestamp", nullptr}}},
+              {"spec", {{"audiences", audiences}, {"expirationSeconds", expiration}, {"boundObjectRef", nullptr}}},
+              {"status", {{"token", *token},
+                          {"expirationTimestamp", FormatRFC3339(std::chrono::system_clock::from_time_t(now + expiration))}}}};
+  return JsonResponse(201, out.dump());
+}
+
+}  // namespace kubes::apiserver

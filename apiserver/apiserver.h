@@ -1,0 +1,85 @@
+// APIServer — kube-apiserver in one object: storage, watch cache, resource registry,
+// REST endpoints, discovery, OpenAPI, authentication and the HTTPS listener.
+//
+// Request path (Handle): health/version paths answer anyone → authentication (client
+// certificate from TLS, or a bearer token: the admin token or a service account JWT) →
+// authorization (allow-all until RBAC lands) → discovery / OpenAPI / review APIs /
+// resource endpoints. The same Handle serves in-process callers (controllers), so a
+// component never needs a side door.
+//
+// Thread-safety: Handle is called concurrently from every connection thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "apiserver/cacher.h"
+#include "apiserver/discovery.h"
+#include "apiserver/endpoints/endpoints.h"
+#include "apiserver/openapi.h"
+#include "apiserver/registry/resource.h"
+#include "apiserver/server.h"
+#include "storage/interface.h"
+#include "util/time.h"
+
+namespace kubes::pki {
+class ServiceAccountKey;
+}
+
+namespace kubes::apiserver {
+
+struct APIServerOptions {
+  std::string data_dir;
+  std::string address = "127.0.0.1";
+  int port = 6443;
+  std::string write_kubeconfig;  // extra kubeconfig path, "" for none
+  std::vector<std::string> extra_sans;
+  size_t watch_history = 10000;
+  std::chrono::seconds compaction_interval{300};
+};
+
+class APIServer {
+ public:
+  explicit APIServer(APIServerOptions options);
+  ~APIServer();
+
+  // Opens the store, creates certificates and kubeconfig, starts listening.
+  Status Start();
+  void Stop();
+
+  // Serves one request (network or in-process).
+  Response Handle(Request& req);
+
+  int port() const;
+  const std::string& kubeconfig_path() const { return kubeconfig_path_; }
+  Endpoints& endpoints() { return *endpoints_; }
+  Cacher& cacher() { return *cacher_; }
+
+  // Who in-process controllers act as.
+  static UserInfo SystemUser(const std::string& component);
+
+ private:
+  Status EnsureDefaultNamespaces();
+  Response HandleReview(Request& req, const RequestInfo& info);
+  Response HandleTokenRequest(Request& req, const RequestInfo& info);
+  bool Authenticate(Request& req);
+  void CompactionLoop();
+
+  APIServerOptions options_;
+  std::unique_ptr<storage::Interface> store_;
+  std::unique_ptr<Cacher> cacher_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Endpoints> endpoints_;
+  std::unique_ptr<Discovery> discovery_;
+  std::unique_ptr<OpenAPI> openapi_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<pki::ServiceAccountKey> sa_key_;
+  std::string admin_token_;
+  std::string kubeconfig_path_;
+  std::thread compactor_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace kubes::apiserver

@@ -1,0 +1,202 @@
+#include "apiserver/cacher.h"
+
+#include <algorithm>
+
+namespace kubes::apiserver {
+namespace {
+// Events replayed into the history window at start-up: enough for clients that were
+// watching just before a restart to resume, small enough to keep start-up fast.
+constexpr int64_t kStartupHistory = 1000;
+}  // namespace
+
+const char* WatchEventTypeName(WatchEvent::Type t) {
+  switch (t) {
+    case WatchEvent::Type::kAdded: return "ADDED";
+    case WatchEvent::Type::kModified: return "MODIFIED";
+    case WatchEvent::Type::kDeleted: return "DELETED";
+  }
+  return "ERROR";
+}
+
+Cacher::Cacher(storage::Interface* store, size_t history_capacity) : store_(store), capacity_(history_capacity) {}
+
+Cacher::~Cacher() { Stop(); }
+
+Result<ObjectPtr> Cacher::MakeObject(const storage::KeyValue& kv) const {
+  auto obj = std::make_shared<StoredObject>();
+  obj->key = kv.key;
+  obj->revision = kv.mod_revision;
+  obj->object = Json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+  if (obj->object.is_discarded() || !obj->object.is_object()) {
+    return Internal("stored object " + kv.key + " is not valid JSON");
+  }
+  obj->object["metadata"]["resourceVersion"] = std::to_string(kv.mod_revision);
+  obj->json = obj->object.dump();
+  return ObjectPtr(std::move(obj));
+}
+
+Status Cacher::Init() {
+  int64_t current = store_->CurrentRevision();
+  int64_t from = std::max(store_->CompactedRevision(), current - kStartupHistory);
+  auto events = store_->EventsSince(from);
+  if (!events.ok()) return events.status();
+  auto list = store_->List("");
+  if (!list.ok()) return list.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& kv : list->items) {
+    auto obj = MakeObject(kv);
+    if (!obj.ok()) return obj.status();
+    objects_[kv.key] = *obj;
+  }
+  revision_ = list->revision;
+  oldest_ = from;
+  for (const auto& ev : *events) {
+    if (ev.kv.mod_revision > revision_) break;
+    auto obj = MakeObject(ev.kv);
+    if (!obj.ok()) return obj.status();
+    WatchEvent::Type t = ev.type == storage::Event::Type::kDelete ? WatchEvent::Type::kDeleted
+                         : ev.created                              ? WatchEvent::Type::kAdded
+                                                                   : WatchEvent::Type::kModified;
+    history_.push_back({ev.kv.mod_revision, WatchEvent{t, *obj, nullptr}});
+  }
+  store_->SetObserver([this](const storage::Event& ev) { OnStorageEvent(ev); });
+  return Status::OK();
+}
+
+// Called by the store after each committed write, in revision order.
+void Cacher::OnStorageEvent(const storage::Event& ev) {
+  auto obj = MakeObject(ev.kv);
+  if (!obj.ok()) return;  // cannot happen: we only store what we serialized
+  WatchEvent::Type t = ev.type == storage::Event::Type::kDelete ? WatchEvent::Type::kDeleted
+                       : ev.created                              ? WatchEvent::Type::kAdded
+                                                                 : WatchEvent::Type::kModified;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ObjectPtr prev;
+    if (auto it = objects_.find(ev.kv.key); it != objects_.end()) prev = it->second;
+    if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
+    else objects_[ev.kv.key] = *obj;
+    history_.push_back({ev.kv.mod_revision, WatchEvent{t, *obj, prev}});
+    revision_ = ev.kv.mod_revision;
+    while (history_.size() > capacity_) {
+      oldest_ = history_.front().revision;
+      history_.pop_front();
+    }
+  }
+  changed_.notify_all();
+}
+
+Result<ObjectPtr> Cacher::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return NotFound(key);
+  return it->second;
+}
+
+std::vector<ObjectPtr> Cacher::List(const std::string& prefix, int64_t* revision) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ObjectPtr> out;
+  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it) {
+    out.push_back(it->second);
+  }
+  if (revision) *revision = revision_;
+  return out;
+}
+
+int64_t Cacher::Revision() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return revision_;
+}
+
+// The state a write of ours produced, found in the history (the observer has run).
+Result<ObjectPtr> Cacher::FindWritten(const std::string& key, int64_t revision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::lower_bound(history_.begin(), history_.end(), revision,
+                             [](const HistoryEntry& e, int64_t r) { return e.revision < r; });
+  if (it != history_.end() && it->revision == revision) return it->event.object;
+  return Internal("written revision " + std::to_string(revision) + " of " + key + " is not in the cache");
+}
+
+namespace {
+std::string Serialize(Json& object) {
+  if (object.contains("metadata") && object["metadata"].is_object()) object["metadata"].erase("resourceVersion");
+  return object.dump();
+}
+}  // namespace
+
+Result<ObjectPtr> Cacher::Create(const std::string& key, Json object) {
+  auto rev = store_->Create(key, Serialize(object));
+  if (!rev.ok()) return rev.status();
+  return FindWritten(key, *rev);
+}
+
+Result<ObjectPtr> Cacher::Update(const std::string& key, Json object, int64_t expected_revision) {
+  auto rev = store_->Update(key, Serialize(object), expected_revision);
+  if (!rev.ok()) return rev.status();
+  return FindWritten(key, *rev);
+}
+
+Result<ObjectPtr> Cacher::Delete(const std::string& key, int64_t expected_revision) {
+  auto rev = store_->Delete(key, expected_revision);
+  if (!rev.ok()) return rev.status();
+  return FindWritten(key, *rev);
+}
+
+Status Cacher::Compact(int64_t revision) {
+  KUBES_RETURN_IF_ERROR(store_->Compact(revision));
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!history_.empty() && history_.front().revision <= revision) {
+    oldest_ = history_.front().revision;
+    history_.pop_front();
+  }
+  oldest_ = std::max(oldest_, std::min(revision, revision_));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Cacher::Watcher>> Cacher::Watch(const std::string& prefix, int64_t from_revision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (from_revision == 0) {
+    auto w = std::unique_ptr<Watcher>(new Watcher(this, prefix, revision_));
+    for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it) {
+      w->initial_.push_back(WatchEvent{WatchEvent::Type::kAdded, it->second, nullptr});
+    }
+    return w;
+  }
+  if (from_revision < oldest_) {
+    return Expired("too old resource version: " + std::to_string(from_revision) + " (" + std::to_string(oldest_) + ")");
+  }
+  return std::unique_ptr<Watcher>(new Watcher(this, prefix, std::min(from_revision, revision_)));
+}
+
+void Cacher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+}
+
+Result<std::vector<WatchEvent>> Cacher::Watcher::Next(std::chrono::milliseconds timeout) {
+  if (!initial_.empty()) {
+    std::vector<WatchEvent> first;
+    first.swap(initial_);
+    return first;
+  }
+  Cacher& c = *cacher_;
+  std::unique_lock<std::mutex> lock(c.mu_);
+  c.changed_.wait_for(lock, timeout, [&] { return c.stopped_ || c.revision_ > revision_; });
+  if (c.stopped_) return Gone("the server is shutting down");
+  if (revision_ < c.oldest_) {
+    return Expired("too old resource version: " + std::to_string(revision_) + " (" + std::to_string(c.oldest_) + ")");
+  }
+  std::vector<WatchEvent> out;
+  auto it = std::upper_bound(c.history_.begin(), c.history_.end(), revision_,
+                             [](int64_t r, const HistoryEntry& e) { return r < e.revision; });
+  for (; it != c.history_.end(); ++it) {
+    if (it->event.object->key.starts_with(prefix_)) out.push_back(it->event);
+  }
+  revision_ = c.revision_;
+  return out;
+}
+
+}  // namespace kubes::apiserver

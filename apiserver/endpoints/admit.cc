@@ -1,0 +1,170 @@
+// The write pipeline shared by create, update and patch: decoding checks,
+// defaulting, status rules, admission and validation (upstream: the
+// serializer's strict decoding, rest.BeforeCreate / rest.BeforeUpdate, the
+// NamespaceLifecycle admission plugin, and each strategy's Validate).
+#include "api/decode.h"
+#include "apimachinery/validation/names.h"
+#include "apiserver/endpoints/target.h"
+
+namespace kubes::apiserver {
+namespace {
+
+using validation::ErrorList;
+using validation::Path;
+
+// Fields of metadata that only the server sets.
+void ResetServerFields(Json& meta) {
+  for (const char* f : {"uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "selfLink", "generation"}) {
+    meta.erase(f);
+  }
+}
+
+// fieldValidation: Strict turns unknown fields into a 400; Warn (the default) into
+// warnings; Ignore says nothing. Wrong JSON types are always a 400.
+Status CheckDecode(const Request& req, const ResourceInfo& r, Json& obj, std::vector<std::string>& warnings) {
+  if (!r.schema) return Status::OK();
+  api::DecodeReport report = api::DecodeCheck(obj, *r.schema);
+  std::string prefix = r.kind + " in version \"" + r.version + "\" cannot be handled as a " + r.kind + ": ";
+  if (!report.type_error.empty()) return NewBadRequest(prefix + report.type_error);
+  std::string mode = req.Query("fieldValidation");
+  if (!report.unknown_fields.empty()) {
+    if (mode == "Strict") {
+      std::string msg = "strict decoding error: ";
+      for (size_t i = 0; i < report.unknown_fields.size(); ++i) {
+        msg += (i ? ", " : "") + std::string("unknown field \"") + report.unknown_fields[i] + "\"";
+      }
+      return NewBadRequest(prefix + msg);
+    }
+    if (mode != "Ignore") {
+      for (const auto& f : report.unknown_fields) warnings.push_back("unknown field \"" + f + "\"");
+    }
+  }
+  for (const auto& f : report.unimplemented) {
+    warnings.push_back(f + ": accepted and stored, but kubes does not act on this field (see the README's feature table)");
+  }
+  return Status::OK();
+}
+
+// NamespaceLifecycle: new objects need an existing namespace that is not terminating.
+Status AdmitNamespace(Cacher* cacher, Registry* registry, const ResourceInfo& r, const std::string& ns,
+                      const std::string& name) {
+  if (!r.namespaced) return Status::OK();
+  ResourcePtr namespaces = registry->Find("", "v1", "namespaces");
+  auto obj = cacher->Get(namespaces->Key("", ns));
+  if (!obj.ok()) return NewNotFound(*namespaces, ns);
+  if ((*obj)->object.value("status", Json::object()).value("phase", "") == "Terminating") {
+    return Status(Code::kForbidden, r.QualifiedResource() + " \"" + name +
+                                        "\" is forbidden: unable to create new content in namespace " + ns +
+                                        " because it is being terminated")
+        .WithDetails({name, r.group, r.resource, "", 0});
+  }
+  return Status::OK();
+}
+
+void Default(const ResourceInfo& r, Json& obj) {
+  if (r.default_object) r.default_object(obj);
+  if (r.schema) api::ApplySchemaDefaults(obj, *r.schema);
+}
+
+Status Validate(const ResourceInfo& r, const Json& obj, const Json* old) {
+  ErrorList errs;
+  validation::ValidateObjectMeta(obj.value("metadata", Json::object()), r.namespaced, r.name_rule, Path("metadata"), errs);
+  if (r.schema) {
+    api::ValidateSchema(obj, *r.schema, Path(), errs);
+    if (old) api::ValidateImmutable(obj, *old, *r.schema, Path(), errs);
+  }
+  if (r.validate) r.validate(obj, old, errs);
+  if (errs.empty()) return Status::OK();
+  return validation::NewInvalid(r.QualifiedKind(), obj["metadata"].value("name", ""), errs);
+}
+
+// Everything but metadata and status: a change here is a new generation.
+Json SpecPart(const Json& obj) {
+  Json copy = obj;
+  copy.erase("metadata");
+  copy.erase("status");
+  return copy;
+}
+
+}  // namespace
+
+Result<Json> Endpoints::AdmitCreate(const Request& req, const Target& t, Json obj, std::vector<std::string>& warnings) {
+  const ResourceInfo& r = *t.resource;
+  KUBES_RETURN_IF_ERROR(CheckDecode(req, r, obj, warnings));
+  Json& meta = obj["metadata"];
+  if (!meta.is_object()) meta = Json::object();
+  if (r.namespaced) {
+    std::string body_ns = meta.value("namespace", "");
+    if (!body_ns.empty() && body_ns != t.namespace_) {
+      return NewBadRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    meta["namespace"] = t.namespace_;
+  } else {
+    meta.erase("namespace");
+  }
+  ResetServerFields(meta);
+  if (meta.value("name", "").empty() && !meta.value("generateName", "").empty()) {
+    meta["name"] = meta["generateName"].get<std::string>() + endpoints::RandomSuffix(5);
+  }
+  meta["uid"] = endpoints::NewUID();
+  meta["creationTimestamp"] = FormatRFC3339(clock_->Now());
+  if (r.tracks_generation) meta["generation"] = 1;
+  if (r.HasSubresource("status")) obj.erase("status");
+  Default(r, obj);
+  if (r.prepare_for_create) r.prepare_for_create(obj);
+  KUBES_RETURN_IF_ERROR(AdmitNamespace(cacher_, registry_, r, t.namespace_, meta.value("name", "")));
+  KUBES_RETURN_IF_ERROR(Validate(r, obj, nullptr));
+  if (r.warnings) r.warnings(obj, warnings);
+  return obj;
+}
+
+Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json obj, const Json& old,
+                                    std::vector<std::string>& warnings) {
+  const ResourceInfo& r = *t.resource;
+  KUBES_RETURN_IF_ERROR(CheckDecode(req, r, obj, warnings));
+  if (!obj["metadata"].is_object()) obj["metadata"] = Json::object();
+  Json& meta = obj["metadata"];
+  const Json& old_meta = old["metadata"];
+  std::string name = meta.value("name", "");
+  if (!name.empty() && name != t.name) {
+    return NewBadRequest("the name of the object (" + name + ") does not match the name on the URL (" + t.name + ")");
+  }
+  meta["name"] = t.name;
+  if (r.namespaced) {
+    std::string ns = meta.value("namespace", "");
+    if (!ns.empty() && ns != t.namespace_) {
+      return NewBadRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    meta["namespace"] = t.namespace_;
+  }
+  // Fields the server owns are carried over from the stored object.
+  for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"}) {
+    if (old_meta.contains(f)) meta[f] = old_meta[f];
+    else meta.erase(f);
+  }
+  meta.erase("selfLink");
+  bool has_status = r.HasSubresource("status");
+  if (t.subresource == "status") {
+    // A status write changes status only (ResetObjectMetaForStatus keeps the rest).
+    Json status = obj.contains("status") ? obj["status"] : Json();
+    Json managed = meta.contains("managedFields") ? meta["managedFields"] : Json();
+    obj = old;
+    if (status.is_null()) obj.erase("status");
+    else obj["status"] = status;
+    if (!managed.is_null()) obj["metadata"]["managedFields"] = managed;
+  } else if (has_status) {
+    if (old.contains("status")) obj["status"] = old["status"];
+    else obj.erase("status");
+  }
+  Default(r, obj);
+  if (r.prepare_for_update) r.prepare_for_update(obj, old);
+  if (r.tracks_generation && SpecPart(obj) != SpecPart(old)) {
+    obj["metadata"]["generation"] = old_meta.value("generation", 0) + 1;
+  }
+  KUBES_RETURN_IF_ERROR(Validate(r, obj, &old));
+  if (r.warnings) r.warnings(obj, warnings);
+  return obj;
+}
+
+}  // namespace kubes::apiserver

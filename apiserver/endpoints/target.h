@@ -1,0 +1,62 @@
+// Target: the resource and object one request is about, and helpers the verb files
+// share (selectors, content negotiation, encoding). Internal to endpoints/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "apimachinery/fields/selector.h"
+#include "apimachinery/labels/selector.h"
+#include "apiserver/endpoints/endpoints.h"
+
+namespace kubes::apiserver {
+
+struct Endpoints::Target {
+  ResourcePtr resource;
+  std::string namespace_;  // "" for cluster-scoped or all namespaces
+  std::string name;
+  std::string subresource;
+  std::string Key() const { return resource->Key(namespace_, name); }
+  // Prefix of the objects a list or watch covers.
+  std::string ListPrefix() const {
+    return resource->namespaced && !namespace_.empty() ? resource->KeyPrefix() + namespace_ + "/"
+                                                       : resource->KeyPrefix();
+  }
+};
+
+namespace endpoints {
+
+// labelSelector and fieldSelector of a list or watch, parsed and checked against
+// the fields the resource supports.
+struct Filter {
+  labels::Selector labels;
+  fields::Selector fields;
+  bool Matches(const ResourceInfo& r, const Json& obj) const;
+};
+Result<Filter> ParseFilter(const Request& req, const ResourceInfo& r);
+
+// What the client wants back: a Table (kubectl get) or the objects.
+struct Output {
+  bool table = false;
+  std::string include_object = "Metadata";  // Table rows: None, Metadata or Object
+};
+Output Negotiate(const Request& req);
+
+// One Table with a row per object (kubectl get), as JSON text.
+std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& objects, const Output& out,
+                        const std::string& resource_version, const std::string& continue_token, TimePoint now,
+                        bool with_columns = true);
+
+// "Pod" -> {"kind":"Status",...}: "Success" Status for deletes that remove at once.
+std::string SuccessStatus(const ResourceInfo& r, const Json& obj);
+
+// Parses a resourceVersion query value: "" and "0" mean 0.
+Result<int64_t> ParseResourceVersion(const std::string& s);
+
+// Random suffix for generateName (upstream's alphabet without vowels and confusables).
+std::string RandomSuffix(size_t n);
+std::string NewUID();
+
+}  // namespace endpoints
+}  // namespace kubes::apiserver

@@ -1,0 +1,228 @@
+// CREATE, UPDATE and PATCH (upstream handlers/create.go, update.go, patch.go and the
+// generic registry Store's Create/Update).
+#include "api/protobuf.h"
+#include "api/yaml.h"
+#include "apiserver/endpoints/target.h"
+#include "apiserver/patch/json_patch.h"
+#include "apiserver/patch/merge_patch.h"
+#include "apiserver/patch/strategic_merge_patch.h"
+
+namespace kubes::apiserver {
+namespace {
+
+constexpr int kMaxPatchRetries = 5;
+
+std::string MediaType(const Request& req) {
+  std::string ct = req.Header("content-type");
+  if (auto semi = ct.find(';'); semi != std::string::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  return ct;
+}
+
+Status UnsupportedMediaType(const std::string& type, const std::string& accepted) {
+  return Status(Code::kUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: " + accepted);
+}
+
+// Decodes a create/update body into JSON and checks its apiVersion and kind.
+Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::SchemaRegistry& schemas) {
+  std::string type = MediaType(req);
+  Result<Json> obj = Json();
+  if (type.empty() || type == "application/json" || type == "*/*") {
+    Json j = Json::parse(req.body, nullptr, false);
+    if (j.is_discarded()) return NewBadRequest("couldn't get version/kind; json parse error: invalid JSON in request body");
+    obj = std::move(j);
+  } else if (type == "application/yaml") {
+    obj = api::YamlToJson(req.body);
+  } else if (type == api::kProtobufContentType) {
+    obj = api::DecodeProtobufObject(req.body, schemas);
+  } else {
+    return UnsupportedMediaType(type, "application/json, application/yaml, application/vnd.kubernetes.protobuf");
+  }
+  if (!obj.ok()) return obj.status();
+  if (!obj->is_object()) return NewBadRequest("Object 'Kind' is missing in '" + req.body.substr(0, 100) + "'");
+  Json& o = *obj;
+  std::string api_version = o.value("apiVersion", "");
+  std::string kind = o.value("kind", "");
+  if (!api_version.empty() && api_version != r.GroupVersion()) {
+    return NewBadRequest("the API version in the data (" + api_version + ") does not match the expected API version (" +
+                         r.GroupVersion() + ")");
+  }
+  if (!kind.empty() && kind != r.kind) {
+    return NewBadRequest("the kind in the data (" + kind + ") does not match the expected kind (" + r.kind + ")");
+  }
+  o["apiVersion"] = r.GroupVersion();
+  o["kind"] = r.kind;
+  return obj;
+}
+
+bool DryRun(const Request& req) { return req.Query("dryRun") == "All"; }
+
+Response WithWarnings(Response resp, const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) resp.AddWarning(w);
+  return resp;
+}
+
+// The object without what changes on every write, to spot no-op updates.
+Json Comparable(const Json& obj) {
+  Json c = obj;
+  if (c.contains("metadata")) {
+    c["metadata"].erase("resourceVersion");
+    c["metadata"].erase("managedFields");
+  }
+  return c;
+}
+
+bool FinalizersEmpty(const ResourceInfo& r, const Json& obj) {
+  if (!obj["metadata"].value("finalizers", Json::array()).empty()) return false;
+  // A namespace also waits for spec.finalizers (the namespace controller's).
+  if (r.kind == "Namespace" && r.group.empty()) {
+    return obj.value("spec", Json::object()).value("finalizers", Json::array()).empty();
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<ObjectPtr> Endpoints::StoreUpdate(const Target& t, Json obj, const ObjectPtr& old) {
+  const ResourceInfo& r = *t.resource;
+  bool deleting = obj["metadata"].contains("deletionTimestamp");
+  if (deleting && FinalizersEmpty(r, obj)) {
+    auto gone = cacher_->Delete(t.Key(), old->revision);
+    if (!gone.ok() && gone.status().code() == Code::kConflict) {
+      return NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again");
+    }
+    return gone;
+  }
+  if (Comparable(obj) == Comparable(old->object)) return old;  // nothing changed: no write, no event
+  auto updated = cacher_->Update(t.Key(), std::move(obj), old->revision);
+  if (!updated.ok() && updated.status().code() == Code::kConflict) {
+    return NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again");
+  }
+  if (!updated.ok() && updated.status().code() == Code::kNotFound) return NewNotFound(r, t.name);
+  return updated;
+}
+
+Response Endpoints::Create(const Request& req, const Target& t) {
+  const ResourceInfo& r = *t.resource;
+  if (!t.name.empty() && t.subresource.empty()) {
+    return ErrorResponse(Status(Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"));
+  }
+  if (!t.subresource.empty()) {
+    return ErrorResponse(Status(Code::kMethodNotAllowed, r.resource + "/" + t.subresource + ": create is not supported yet by kubes"));
+  }
+  auto body = DecodeBody(req, r, *schemas_);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::vector<std::string> warnings;
+  auto obj = AdmitCreate(req, t, std::move(body).value(), warnings);
+  if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+  std::string name = (*obj)["metadata"].value("name", "");
+  Target target = t;
+  target.name = name;
+  if (DryRun(req)) {
+    if (cacher_->Get(target.Key()).ok()) return ErrorResponse(NewAlreadyExists(r, name));
+    return WithWarnings(JsonResponse(201, obj->dump()), warnings);
+  }
+  auto stored = cacher_->Create(target.Key(), std::move(obj).value());
+  if (!stored.ok()) {
+    if (stored.status().code() == Code::kAlreadyExists) return ErrorResponse(NewAlreadyExists(r, name));
+    return ErrorResponse(stored.status());
+  }
+  return WithWarnings(JsonResponse(201, (*stored)->json), warnings);
+}
+
+Response Endpoints::Update(const Request& req, const Target& t) {
+  const ResourceInfo& r = *t.resource;
+  if (t.subresource == "scale") {
+    Json scale = Json::parse(req.body, nullptr, false);
+    if (!scale.is_object()) return ErrorResponse(NewBadRequest("invalid Scale body"));
+    // A Scale update is a patch of spec.replicas on the object itself.
+    Request patch = req;
+    patch.headers["content-type"] = "application/merge-patch+json";
+    patch.body = Json({{"spec", {{"replicas", scale.value("spec", Json::object()).value("replicas", 0)}}}}).dump();
+    Target main = t;
+    main.subresource = "";
+    Response resp = Patch(patch, main);
+    if (resp.code != 200) return resp;
+    return Get(req, t);
+  }
+  auto body = DecodeBody(req, r, *schemas_);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto existing = cacher_->Get(t.Key());
+  if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
+  std::string rv = (*body)["metadata"].value("resourceVersion", "");
+  if (!rv.empty() && rv != std::to_string((*existing)->revision)) {
+    return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+  }
+  std::vector<std::string> warnings;
+  auto obj = AdmitUpdate(req, t, std::move(body).value(), (*existing)->object, warnings);
+  if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+  if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
+  auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
+  if (!stored.ok()) return ErrorResponse(stored.status());
+  return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+}
+
+Response Endpoints::Patch(const Request& req, const Target& t) {
+  const ResourceInfo& r = *t.resource;
+  std::string type = MediaType(req);
+  bool is_crd = r.schema == nullptr;
+  if (type == "application/apply-patch+yaml") {
+    return ErrorResponse(UnsupportedMediaType(type, "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"));
+  }
+  if (type != "application/json-patch+json" && type != "application/merge-patch+json" &&
+      type != "application/strategic-merge-patch+json") {
+    return ErrorResponse(UnsupportedMediaType(type, "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"));
+  }
+  if (type == "application/strategic-merge-patch+json" && is_crd) {
+    return ErrorResponse(UnsupportedMediaType(type, "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
+  }
+  Json patch = Json::parse(req.body, nullptr, false);
+  if (patch.is_discarded()) return ErrorResponse(NewBadRequest("error decoding patch: invalid JSON"));
+  if (t.subresource == "scale") {
+    // Patch the Scale view, then write its spec.replicas into the object.
+    Request get = req;
+    get.method = "GET";
+    Response current = Get(get, t);
+    if (current.code != 200) return current;
+    Json scale = Json::parse(current.body);
+    Result<Json> patched = type == "application/json-patch+json" ? patch::ApplyJsonPatch(scale, patch)
+                                                                 : patch::MergePatch(scale, patch);
+    if (!patched.ok()) return ErrorResponse(patched.status());
+    Request inner = req;
+    inner.headers["content-type"] = "application/merge-patch+json";
+    inner.body = Json({{"spec", {{"replicas", patched->value("spec", Json::object()).value("replicas", 0)}}}}).dump();
+    Target main = t;
+    main.subresource = "";
+    Response resp = Patch(inner, main);
+    if (resp.code != 200) return resp;
+    return Get(get, t);
+  }
+  std::vector<std::string> warnings;
+  for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
+    auto existing = cacher_->Get(t.Key());
+    if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
+    const Json& original = (*existing)->object;
+    Result<Json> patched = Json();
+    if (type == "application/json-patch+json") patched = patch::ApplyJsonPatch(original, patch);
+    else if (type == "application/merge-patch+json") patched = patch::MergePatch(original, patch);
+    else patched = patch::StrategicMergePatch(original, patch, *r.schema);
+    if (!patched.ok()) return ErrorResponse(patched.status());
+    // A resourceVersion in the patch is a precondition; otherwise the patch is applied to
+    // whatever is current.
+    std::string rv = patched->value("metadata", Json::object()).value("resourceVersion", "");
+    bool precondition = !rv.empty() && rv != original["metadata"].value("resourceVersion", "");
+    if (precondition) {
+      return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+    }
+    warnings.clear();
+    auto obj = AdmitUpdate(req, t, std::move(patched).value(), original, warnings);
+    if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+    if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
+    auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    if (stored.status().code() != Code::kConflict) return ErrorResponse(stored.status());
+  }
+  return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+}
+
+}  // namespace kubes::apiserver

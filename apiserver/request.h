@@ -1,0 +1,63 @@
+// Request and Response: the apiserver's view of one HTTP exchange, free of any HTTP
+// library type so that handlers can be called in-process (by controllers, through
+// client/) exactly as over the network.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kubes::apiserver {
+
+// Who is calling (k8s.io/apiserver/pkg/authentication/user.Info).
+struct UserInfo {
+  std::string name;
+  std::string uid;
+  std::vector<std::string> groups;
+  bool authenticated() const { return !name.empty(); }
+};
+
+struct Request {
+  std::string method;                           // GET, POST, PUT, PATCH, DELETE
+  std::string path;                             // "/api/v1/namespaces/default/pods"
+  std::multimap<std::string, std::string> query;  // decoded query parameters
+  std::map<std::string, std::string> headers;   // lower-case names
+  std::string body;
+  UserInfo user;
+
+  // The first value of a query parameter, or "" when absent.
+  std::string Query(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? "" : it->second;
+  }
+  bool HasQuery(const std::string& name) const { return query.count(name) > 0; }
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// A stream the handler writes a long response into (watch, logs). Write returns
+// false once the client is gone; the handler then stops.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual bool Write(const std::string& chunk) = 0;
+  // True when the peer has closed its side (checked without blocking).
+  virtual bool PeerClosed() = 0;
+};
+
+struct Response {
+  int code = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Warning, ...)
+  // Set for streamed responses: the server sends the headers, then calls it.
+  std::function<void(ResponseStream&)> stream;
+
+  void AddWarning(const std::string& text) { headers.emplace_back("Warning", "299 - \"" + text + "\""); }
+};
+
+}  // namespace kubes::apiserver

@@ -1,0 +1,263 @@
+#include "apiserver/server.h"
+
+#include <openssl/x509.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
+
+namespace kubes::apiserver {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// An idle keep-alive connection is closed after this long.
+constexpr int kIdleTimeoutSeconds = 600;
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void ParseTarget(std::string_view target, Request& req) {
+  auto q = target.find('?');
+  req.path = PercentDecode(target.substr(0, q));
+  if (q == std::string_view::npos) return;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    std::string key = PercentDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    if (!key.empty()) req.query.emplace(std::move(key), std::move(value));
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+}
+
+// The identity in a verified client certificate: CN is the user, each O a group.
+UserInfo UserFromCertificate(SSL* ssl) {
+  UserInfo user;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return user;
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+      X509_NAME_ENTRY* e = X509_NAME_get_entry(subject, i);
+      int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+      unsigned char* utf8 = nullptr;
+      int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+      if (len < 0) continue;
+      std::string value(reinterpret_cast<char*>(utf8), len);
+      OPENSSL_free(utf8);
+      if (nid == NID_commonName) user.name = value;
+      if (nid == NID_organizationName) user.groups.push_back(value);
+    }
+    if (!user.name.empty()) user.groups.push_back("system:authenticated");
+  }
+  X509_free(cert);
+  return user;
+}
+
+class Stream : public ResponseStream {
+ public:
+  explicit Stream(TlsStream& s) : s_(s) {}
+  bool Write(const std::string& chunk) override {
+    if (failed_) return false;
+    beast::error_code ec;
+    if (chunk.empty()) return true;
+    net::write(s_, http::make_chunk(net::buffer(chunk)), ec);
+    if (ec) failed_ = true;
+    return !failed_;
+  }
+  bool PeerClosed() override {
+    int fd = beast::get_lowest_layer(s_).socket().native_handle();
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
+ private:
+  TlsStream& s_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  net::io_context io;
+  ssl::context tls{ssl::context::tls_server};
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::thread accept_thread;
+  std::atomic<bool> stopping{false};
+
+  void AcceptLoop() {
+    while (!stopping) {
+      beast::error_code ec;
+      tcp::socket socket(io);
+      acceptor->accept(socket, ec);
+      if (ec) {
+        if (stopping) return;
+        continue;
+      }
+      std::thread([this, s = std::move(socket)]() mutable { ServeConnection(std::move(s)); }).detach();
+    }
+  }
+
+  void ServeConnection(tcp::socket socket) {
+    timeval tv{kIdleTimeoutSeconds, 0};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    TlsStream stream(std::move(socket), tls);
+    beast::error_code ec;
+    stream.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    UserInfo cert_user = UserFromCertificate(stream.native_handle());
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      parser.header_limit(64 * 1024);
+      http::read(stream, buffer, parser, ec);
+      if (ec == http::error::body_limit) {
+        Response r;
+        r.code = 413;
+        r.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
+                 "\"Request entity too large: limit is " + std::to_string(options.max_body_bytes) +
+                 "\",\"reason\":\"RequestEntityTooLarge\",\"code\":413}";
+        WriteResponse(stream, r, false, ec);
+        return;
+      }
+      if (ec) return;
+      auto& msg = parser.get();
+      Request req;
+      req.method = std::string(msg.method_string());
+      ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req);
+      for (const auto& field : msg) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers[name] = std::string(field.value());
+      }
+      req.body = std::move(msg.body());
+      req.user = cert_user;
+      bool keep_alive = msg.keep_alive();
+      Response resp = handler(req);
+      if (resp.stream) {
+        ServeStream(stream, resp, ec);
+        return;  // a stream ends the connection's life
+      }
+      WriteResponse(stream, resp, keep_alive, ec);
+      if (ec || !keep_alive) break;
+    }
+    stream.shutdown(ec);
+  }
+
+  static void AddHeaders(http::response_header<>& h, const Response& r) {
+    h.set(http::field::content_type, r.content_type);
+    h.set(http::field::cache_control, "no-cache, private");
+    for (const auto& [k, v] : r.headers) h.insert(k, v);
+  }
+
+  void WriteResponse(TlsStream& stream, const Response& r, bool keep_alive, beast::error_code& ec) {
+    http::response<http::string_body> res{static_cast<http::status>(r.code), 11};
+    AddHeaders(res.base(), r);
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    http::write(stream, res, ec);
+  }
+
+  void ServeStream(TlsStream& stream, const Response& r, beast::error_code& ec) {
+    http::response<http::empty_body> res{static_cast<http::status>(r.code), 11};
+    AddHeaders(res.base(), r);
+    res.chunked(true);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{res};
+    http::write_header(stream, sr, ec);
+    if (ec) return;
+    Stream s(stream);
+    r.stream(s);
+    net::write(stream, http::make_chunk_last(), ec);
+    stream.shutdown(ec);
+  }
+};
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  Impl& s = *impl_;
+  try {
+    s.tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    s.tls.use_certificate_chain_file(s.options.cert_file);
+    s.tls.use_private_key_file(s.options.key_file, ssl::context::pem);
+    if (!s.options.client_ca_file.empty()) {
+      s.tls.load_verify_file(s.options.client_ca_file);
+      // Ask for a client certificate; requests without one may still use a token.
+      s.tls.set_verify_mode(ssl::verify_peer);
+      s.tls.set_verify_callback([](bool, ssl::verify_context&) { return true; });  // checked per request
+      SSL_CTX_set_client_CA_list(s.tls.native_handle(), SSL_load_client_CA_file(s.options.client_ca_file.c_str()));
+    }
+    auto addr = net::ip::make_address(s.options.address);
+    s.acceptor = std::make_unique<tcp::acceptor>(s.io);
+    tcp::endpoint ep(addr, static_cast<unsigned short>(s.options.port));
+    s.acceptor->open(ep.protocol());
+    s.acceptor->set_option(net::socket_base::reuse_address(true));
+    s.acceptor->bind(ep);
+    s.acceptor->listen(net::socket_base::max_listen_connections);
+    port_ = s.acceptor->local_endpoint().port();
+  } catch (const std::exception& e) {
+    return Internal(std::string("listen on ") + s.options.address + ":" + std::to_string(s.options.port) + ": " + e.what());
+  }
+  s.accept_thread = std::thread([&s] { s.AcceptLoop(); });
+  return Status::OK();
+}
+
+void Server::Stop() {
+  if (!impl_ || !impl_->acceptor) return;
+  impl_->stopping = true;
+  beast::error_code ec;
+  impl_->acceptor->cancel(ec);
+  // Wake the blocking accept() with a connection of our own.
+  try {
+    tcp::socket poke(impl_->io);
+    poke.connect(impl_->acceptor->local_endpoint(), ec);
+  } catch (...) {
+  }
+  impl_->acceptor->close(ec);
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  impl_->acceptor.reset();
+}
+
+}  // namespace kubes::apiserver
