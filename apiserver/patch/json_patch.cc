@@ -310,6 +310,24 @@ std::string Kind(const Json& op) {
   return it != op.end() && it->is_string() ? it->get<std::string>() : "unknown";
 }
 
+// Runs the operations in order on `doc`.
+Result<Json> ApplyOperations(const std::vector<Json>& operations, Json doc) {
+  int64_t copied_bytes = 0;
+  for (const Json& op : operations) {
+    const std::string kind = Kind(op);
+    Error error;
+    if (kind == "add") error = OpAdd(doc, op);
+    else if (kind == "remove") error = OpRemove(doc, op);
+    else if (kind == "replace") error = OpReplace(doc, op);
+    else if (kind == "move") error = OpMove(doc, op);
+    else if (kind == "test") error = OpTest(doc, op);
+    else if (kind == "copy") error = OpCopy(doc, op, copied_bytes);
+    else error = "Unexpected kind: " + kind;
+    if (!error.empty()) return Invalid(error);
+  }
+  return doc;
+}
+
 }  // namespace
 
 Result<JsonPatch> JsonPatch::Decode(const Json& patch) {
@@ -330,34 +348,18 @@ Result<JsonPatch> JsonPatch::Decode(const Json& patch) {
   return JsonPatch(std::move(operations));
 }
 
-Result<Json> JsonPatch::Apply(Json doc) const {
+Result<Json> JsonPatch::Apply(const Json& doc) const {
+  if (!doc.is_structured()) {
+    return Invalid("json: cannot unmarshal " + JsonKindName(doc) + " into Go value of type jsonpatch.partialDoc");
+  }
+  // Before the copy below: copying is recursive too.
+  KUBES_RETURN_IF_ERROR(CheckNestingDepth(doc, "document"));
   try {
-    return ApplyOperations(operations_, std::move(doc));
+    return ApplyOperations(operations_, doc);
   } catch (const Json::exception& e) {
     // Every access is checked first; reaching this is a bug, not bad input.
     return Internal(std::string("internal error in json patch: ") + e.what());
   }
-}
-
-Result<Json> JsonPatch::ApplyOperations(const std::vector<Json>& operations, Json doc) {
-  if (!doc.is_structured()) {
-    return Invalid("json: cannot unmarshal " + JsonKindName(doc) + " into Go value of type jsonpatch.partialDoc");
-  }
-  KUBES_RETURN_IF_ERROR(CheckNestingDepth(doc, "document"));
-  int64_t copied_bytes = 0;
-  for (const Json& op : operations) {
-    const std::string kind = Kind(op);
-    Error error;
-    if (kind == "add") error = OpAdd(doc, op);
-    else if (kind == "remove") error = OpRemove(doc, op);
-    else if (kind == "replace") error = OpReplace(doc, op);
-    else if (kind == "move") error = OpMove(doc, op);
-    else if (kind == "test") error = OpTest(doc, op);
-    else if (kind == "copy") error = OpCopy(doc, op, copied_bytes);
-    else error = "Unexpected kind: " + kind;
-    if (!error.empty()) return Invalid(error);
-  }
-  return doc;
 }
 
 Result<Json> ApplyJsonPatch(const Json& doc, const Json& patch) {

@@ -61,14 +61,13 @@ class JsonPatch {
 
   size_t size() const { return operations_.size(); }
 
-  // Applies every operation in order to `doc` (an object or array). On failure returns
-  // Invalid with upstream's detailed message; `doc` is taken by value so a failed
-  // patch never leaves a half-patched document behind.
-  Result<Json> Apply(Json doc) const;
+  // Applies every operation in order to a copy of `doc` (an object or array) and returns
+  // it; `doc` itself is never changed, so a failed patch leaves nothing half-done. On
+  // failure returns Invalid with upstream's detailed message.
+  Result<Json> Apply(const Json& doc) const;
 
  private:
   explicit JsonPatch(std::vector<Json> operations) : operations_(std::move(operations)) {}
-  static Result<Json> ApplyOperations(const std::vector<Json>& operations, Json doc);
   std::vector<Json> operations_;
 };
 
