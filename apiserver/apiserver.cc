@@ -105,6 +105,12 @@ Status APIServer::Start() {
   if (!options_.write_kubeconfig.empty()) KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(options_.write_kubeconfig, kc));
 
   compactor_ = std::thread([this] { CompactionLoop(); });
+  custom_resources_ = std::make_unique<CustomResources>(cacher_.get(), registry_.get(), [this](Request& r) { return Handle(r); });
+  custom_resources_thread_ = std::thread([this] { custom_resources_->Run(stop_flag_); });
+  if (options_.run_controllers) {
+    controllers_ = std::make_unique<controller::ControllerManager>([this](Request& r) { return Handle(r); });
+    controllers_->Start();
+  }
   return Status::OK();
 }
 
@@ -115,9 +121,12 @@ void APIServer::Stop() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  stop_flag_ = true;
   if (server_) server_->Stop();
+  if (controllers_) controllers_->Stop();
   if (cacher_) cacher_->Stop();
   if (compactor_.joinable()) compactor_.join();
+  if (custom_resources_thread_.joinable()) custom_resources_thread_.join();
 }
 
 int APIServer::port() const { return server_ ? server_->port() : 0; }

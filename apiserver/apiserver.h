@@ -14,11 +14,13 @@
 #include <string>
 
 #include "apiserver/cacher.h"
+#include "apiserver/customresources.h"
 #include "apiserver/discovery.h"
 #include "apiserver/endpoints/endpoints.h"
 #include "apiserver/openapi.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
+#include "controller/manager.h"
 #include "storage/interface.h"
 #include "util/time.h"
 
@@ -35,6 +37,7 @@ struct APIServerOptions {
   std::string write_kubeconfig;  // extra kubeconfig path, "" for none
   std::vector<std::string> extra_sans;
   size_t watch_history = 10000;
+  bool run_controllers = true;
   std::chrono::seconds compaction_interval{300};
 };
 
@@ -73,6 +76,10 @@ class APIServer {
   std::unique_ptr<Discovery> discovery_;
   std::unique_ptr<OpenAPI> openapi_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<controller::ControllerManager> controllers_;
+  std::unique_ptr<CustomResources> custom_resources_;
+  std::thread custom_resources_thread_;
+  std::atomic<bool> stop_flag_{false};
   std::unique_ptr<pki::ServiceAccountKey> sa_key_;
   std::string admin_token_;
   std::string kubeconfig_path_;

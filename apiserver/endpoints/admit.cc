@@ -113,6 +113,8 @@ Result<Json> Endpoints::AdmitCreate(const Request& req, const Target& t, Json ob
   if (r.HasSubresource("status")) obj.erase("status");
   Default(r, obj);
   if (r.prepare_for_create) r.prepare_for_create(obj);
+  // A kind with a status starts with an empty one, as Go's zero-value struct prints.
+  if (r.HasSubresource("status") && !obj.contains("status")) obj["status"] = Json::object();
   KUBES_RETURN_IF_ERROR(AdmitNamespace(cacher_, registry_, r, t.namespace_, meta.value("name", "")));
   KUBES_RETURN_IF_ERROR(Validate(r, obj, nullptr));
   if (r.warnings) r.warnings(obj, warnings);
@@ -153,6 +155,11 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
     if (status.is_null()) obj.erase("status");
     else obj["status"] = status;
     if (!managed.is_null()) obj["metadata"]["managedFields"] = managed;
+  } else if (t.subresource == "finalize") {
+    // A namespace's finalize subresource changes spec.finalizers only.
+    Json finalizers = obj.value("spec", Json::object()).value("finalizers", Json::array());
+    obj = old;
+    obj["spec"]["finalizers"] = finalizers;
   } else if (has_status) {
     if (old.contains("status")) obj["status"] = old["status"];
     else obj.erase("status");

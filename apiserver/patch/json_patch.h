@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -63,7 +64,8 @@ class JsonPatch {
 
   // Applies every operation in order to a copy of `doc` (an object or array) and returns
   // it; `doc` itself is never changed, so a failed patch leaves nothing half-done. On
-  // failure returns Invalid with upstream's detailed message.
+  // failure returns Invalid with upstream's detailed message (BadRequest when `doc`
+  // nests deeper than kMaxNestingDepth).
   Result<Json> Apply(const Json& doc) const;
 
  private:

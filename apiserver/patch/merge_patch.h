@@ -1,6 +1,7 @@
-// JSON Merge Patch (RFC 7386): the engine behind `kubectl patch --type=merge`
-// (Content-Type application/merge-patch+json). It is also the only patch type besides
-// JSON patch that custom resources accept, since they have no strategic-merge metadata.
+// JSON Merge Patch (RFC 7386): the engine behind `kubectl patch --type=merge`,
+// `kubectl label`, `kubectl annotate` and `kubectl scale` (Content-Type
+// application/merge-patch+json). `kubectl apply` and `kubectl edit` send it for custom
+// resources, which have no strategic-merge metadata.
 //
 // The patch is a partial document: objects merge member by member, `null` deletes a
 // member, and every other value (arrays included) replaces what was there:

@@ -1,5 +1,6 @@
 #include "apiserver/patch/strategic_merge_patch.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -317,7 +318,9 @@ Status PlaceNew(Json& parent, const std::string& key, Json value, const FieldMet
 
 // Handles the list items carrying "$patch" (mergeSliceWithSpecialElements): deletes by
 // merge key from `original`; a replace marker makes the other patch items the new list.
-Status ApplyListDirectives(Json& original, Json& patch, const std::string& merge_key, const View& elem) {
+// `remaining` receives `original` after the deletions, before any replacement.
+Status ApplyListDirectives(Json& original, Json& patch, const std::string& merge_key, const View& elem,
+                           Json& remaining) {
   Json plain = Json::array();
   bool replace = false;
   for (Json& item : patch) {
@@ -341,6 +344,7 @@ Status ApplyListDirectives(Json& original, Json& patch, const std::string& merge
       return ErrBadPatchType(*directive, item);
     }
   }
+  remaining = original;
   if (!replace) {
     patch = std::move(plain);
     return Status::OK();
@@ -370,7 +374,14 @@ Status MergeItemsByKey(Json& original, const Json& patch, const std::string& mer
 }
 
 // mergeSlice: a list with strategy "merge", or a $deleteFromPrimitiveList list.
-Status MergeSlice(Json& original, Json patch, const View& elem, const std::string& merge_key, bool is_delete_list) {
+//
+// `live_order` (optional) receives the order of the live list that $setElementOrder uses
+// to place server-only items afterwards. Upstream reads it through a Go slice that
+// mergeSlice has edited in place: the items left after deletions, then new items in the
+// slots the deleted ones freed (as many as were freed). kubes computes the same list, so
+// `kubectl apply` places server-only items exactly where a real apiserver does.
+Status MergeSlice(Json& original, Json patch, const View& elem, const std::string& merge_key, bool is_delete_list,
+                  Json* live_order = nullptr) {
   if (original.empty() && patch.empty()) return Status::OK();
   auto kind = ElementKind(original, patch);
   if (!kind.ok()) return kind.status();
@@ -399,9 +410,17 @@ Status MergeSlice(Json& original, Json patch, const View& elem, const std::strin
   }
 
   if (merge_key.empty()) return GoError("cannot merge lists without merge key for " + elem.Name());
-  KUBES_RETURN_IF_ERROR(ApplyListDirectives(original, patch, merge_key, elem));
+  const size_t live_size = original.size();
+  Json remaining;
+  KUBES_RETURN_IF_ERROR(ApplyListDirectives(original, patch, merge_key, elem, remaining));
   const Json server_order = original;
   KUBES_RETURN_IF_ERROR(MergeItemsByKey(original, patch, merge_key, elem));
+  if (live_order != nullptr) {
+    *live_order = std::move(remaining);
+    for (size_t i = server_order.size(); i < original.size() && live_order->size() < live_size; ++i) {
+      live_order->push_back(original[i]);
+    }
+  }
   auto ordered = NormalizeOrder(original, patch, server_order, merge_key, *kind);
   if (!ordered.ok()) return ordered.status();
   original = std::move(*ordered);
@@ -409,9 +428,10 @@ Status MergeSlice(Json& original, Json patch, const View& elem, const std::strin
 }
 
 // mergeSliceHandler: merge lists merge, every other list is replaced by the patch's.
-Status MergeList(Json& original, Json patch, const FieldMeta& meta, bool is_delete_list) {
+Status MergeList(Json& original, Json patch, const FieldMeta& meta, bool is_delete_list,
+                 Json* live_order = nullptr) {
   if (meta.strategy == "merge" || is_delete_list) {
-    return MergeSlice(original, std::move(patch), meta.elem, meta.merge_key, is_delete_list);
+    return MergeSlice(original, std::move(patch), meta.elem, meta.merge_key, is_delete_list, live_order);
   }
   auto replaced = ListFromNothing(std::move(patch), meta.elem);
   if (!replaced.ok()) return replaced.status();
@@ -528,17 +548,18 @@ Status MergeOrderedList(Json& original, Json& patch, const std::string& directiv
   KUBES_RETURN_IF_ERROR(ValidateOrder(patch_list, order, meta->merge_key));
 
   Json merged = original_list;
+  Json live_order = original_list;  // where server-only items were (see MergeSlice)
   if (!in_original) {
     auto built = ListFromNothing(patch_list, meta->elem);
     if (!built.ok()) return built.status();
     merged = std::move(*built);
   } else if (in_patch) {
-    KUBES_RETURN_IF_ERROR(MergeList(merged, patch_list, *meta, false));
+    KUBES_RETURN_IF_ERROR(MergeList(merged, patch_list, *meta, false, &live_order));
   }
   if (!merged.empty()) {  // nothing to order otherwise (upstream errors out here)
     auto kind = ElementKind(original_list, patch_list);
     if (!kind.ok()) return kind.status();
-    auto ordered = NormalizeOrder(merged, order, original_list, meta->merge_key, *kind);
+    auto ordered = NormalizeOrder(merged, order, live_order, meta->merge_key, *kind);
     if (!ordered.ok()) return ordered.status();
     merged = std::move(*ordered);
   }

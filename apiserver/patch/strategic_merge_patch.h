@@ -1,6 +1,6 @@
 // Strategic merge patch: the default patch type of `kubectl patch`, and what
-// `kubectl apply` (client-side), `kubectl edit`, `kubectl label`, `kubectl annotate`,
-// `kubectl set image` and `kubectl scale` send (Content-Type
+// client-side `kubectl apply`, `kubectl edit`, `kubectl set image`, `kubectl rollout
+// restart`, `kubectl cordon` and `kubectl taint` send for built-in kinds (Content-Type
 // application/strategic-merge-patch+json). Only APPLYING a patch lives here: kubectl
 // computes the patch, the apiserver applies it to the stored object.
 //

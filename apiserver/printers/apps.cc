@@ -6,101 +6,110 @@ namespace {
 
 using namespace printers;
 
-Column NameColumn() { return {"Name", "string", "name", "Name must be unique within a namespace.", 0}; }
-Column AgeColumn() { return {"Age", "string", "", "Time since the object was created.", 0}; }
-Column Wide(const char* name, const char* description) { return {name, "string", "", description, 1}; }
-
-// CONTAINERS, IMAGES and SELECTOR: the wide columns every workload shares.
-void AddTemplateCells(Json& row, const Json& spec) {
-  const Json& podspec = spec.value("template", Json::object()).value("spec", Json::object());
-  row.push_back(ContainerNames(podspec));
-  row.push_back(ContainerImages(podspec));
-  row.push_back(FormatLabelSelector(spec.value("selector", Json())));
+// CONTAINERS, IMAGES and SELECTOR: the wide columns most workloads share.
+std::vector<Column> WithTemplateColumns(std::vector<Column> cols) {
+  cols.push_back(Wide("Containers", "string", "Names of each container in the template."));
+  cols.push_back(Wide("Images", "string", "Images referenced by each container in the template."));
+  cols.push_back(Wide("Selector", "string", "Label selector for pods."));
+  return cols;
 }
 
-std::vector<Column> WithTemplateColumns(std::vector<Column> cols) {
-  cols.push_back(Wide("Containers", "Names of the containers in the template."));
-  cols.push_back(Wide("Images", "Images of the containers in the template."));
-  cols.push_back(Wide("Selector", "The label selector of the pods."));
-  return cols;
+void AddTemplateCells(Json& row, const Json& spec, std::string selector) {
+  const Json& podspec = Get(spec, "template", "spec");
+  row.push_back(ContainerNames(podspec));
+  row.push_back(ContainerImages(podspec));
+  row.push_back(std::move(selector));
+}
+
+std::string ReadyOfDesired(const Json& o) {
+  return std::to_string(Int(Get(o, "status", "readyReplicas"))) + "/" + std::to_string(Int(Get(o, "spec", "replicas")));
+}
+
+Json DeploymentRow(const Json& o, TimePoint now) {
+  const Json& st = Get(o, "status");
+  Json row = Json::array({Name(o), ReadyOfDesired(o), Int(Get(st, "updatedReplicas")),
+                          Int(Get(st, "availableReplicas")), Age(o, now)});
+  // printDeployment uses the selector's String() directly: "" when empty, unlike
+  // the "<none>" of FormatLabelSelector used by the other workloads.
+  AddTemplateCells(row, Get(o, "spec"), LabelSelectorString(Get(o, "spec", "selector")).value_or("<invalid>"));
+  return row;
+}
+
+Json ReplicaSetRow(const Json& o, TimePoint now) {
+  const Json& spec = Get(o, "spec");
+  const Json& st = Get(o, "status");
+  Json row = Json::array(
+      {Name(o), Int(Get(spec, "replicas")), Int(Get(st, "replicas")), Int(Get(st, "readyReplicas")), Age(o, now)});
+  AddTemplateCells(row, spec, FormatLabelSelector(Get(spec, "selector")));
+  return row;
+}
+
+Json DaemonSetRow(const Json& o, TimePoint now) {
+  const Json& spec = Get(o, "spec");
+  const Json& st = Get(o, "status");
+  Json row = Json::array({Name(o), Int(Get(st, "desiredNumberScheduled")), Int(Get(st, "currentNumberScheduled")),
+                          Int(Get(st, "numberReady")), Int(Get(st, "updatedNumberScheduled")),
+                          Int(Get(st, "numberAvailable")), FormatLabels(Get(spec, "template", "spec", "nodeSelector")),
+                          Age(o, now)});
+  AddTemplateCells(row, spec, FormatLabelSelector(Get(spec, "selector")));
+  return row;
+}
+
+Json StatefulSetRow(const Json& o, TimePoint now) {
+  const Json& podspec = Get(o, "spec", "template", "spec");
+  return Json::array({Name(o), ReadyOfDesired(o), Age(o, now), ContainerNames(podspec), ContainerImages(podspec)});
+}
+
+// CONTROLLER: "daemonset.apps/web" from the controlling ownerReference.
+Json ControllerRevisionRow(const Json& o, TimePoint now) {
+  std::string controller = "<none>";
+  for (const auto& ref : Items(Get(o, "metadata", "ownerReferences"))) {
+    if (!IsTrue(Get(ref, "controller"))) continue;
+    std::string api_version = Str(Get(ref, "apiVersion"));
+    size_t slash = api_version.find('/');
+    std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
+    std::string kind = Str(Get(ref, "kind"));
+    std::string group_kind = group.empty() ? kind : kind + "." + group;
+    controller = group_kind.empty() ? Str(Get(ref, "name")) : Lower(group_kind) + "/" + Str(Get(ref, "name"));
+    break;  // metav1.GetControllerOf: the first controller reference
+  }
+  return Json::array({Name(o), controller, Int(Get(o, "revision")), Age(o, now)});
 }
 
 }  // namespace
 
 void RegisterAppsPrinters() {
   Register("apps", "Deployment",
-           {WithTemplateColumns({NameColumn(),
-                                 {"Ready", "string", "", "Ready replicas out of desired replicas.", 0},
-                                 {"Up-to-date", "integer", "", "Replicas running the latest template.", 0},
-                                 {"Available", "integer", "", "Replicas available to users.", 0},
+           {WithTemplateColumns({NameColumn(), Col("Ready", "string", "Number of the pod with ready state"),
+                                 Col("Up-to-date", "string", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+                                 Col("Available", "string", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
                                  AgeColumn()}),
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              const Json& st = o.value("status", Json::object());
-              Json row = Json::array({Name(o), std::to_string(Int(st, "readyReplicas")) + "/" + std::to_string(Int(spec, "replicas")),
-                                      Int(st, "updatedReplicas"), Int(st, "availableReplicas"), Age(o, now)});
-              AddTemplateCells(row, spec);
-              return row;
-            }});
+            DeploymentRow});
   Register("apps", "ReplicaSet",
-           {WithTemplateColumns({NameColumn(),
-                                 {"Desired", "integer", "", "Replicas wanted.", 0},
-                                 {"Current", "integer", "", "Replicas that exist.", 0},
-                                 {"Ready", "integer", "", "Replicas that are ready.", 0},
+           {WithTemplateColumns({NameColumn(), Col("Desired", "integer", "Replicas is the number of desired replicas."),
+                                 Col("Current", "integer", "Replicas is the most recently observed number of replicas."),
+                                 Col("Ready", "integer", "The number of ready replicas for this replica set."),
                                  AgeColumn()}),
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              const Json& st = o.value("status", Json::object());
-              Json row = Json::array({Name(o), Int(spec, "replicas"), Int(st, "replicas"), Int(st, "readyReplicas"), Age(o, now)});
-              AddTemplateCells(row, spec);
-              return row;
-            }});
+            ReplicaSetRow});
   Register("apps", "StatefulSet",
-           {{NameColumn(), {"Ready", "string", "", "Ready replicas out of desired replicas.", 0}, AgeColumn(),
-             Wide("Containers", "Names of the containers in the template."),
-             Wide("Images", "Images of the containers in the template.")},
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              const Json& st = o.value("status", Json::object());
-              const Json& podspec = spec.value("template", Json::object()).value("spec", Json::object());
-              return Json::array({Name(o), std::to_string(Int(st, "readyReplicas")) + "/" + std::to_string(Int(spec, "replicas")),
-                                  Age(o, now), ContainerNames(podspec), ContainerImages(podspec)});
-            }});
+           {{NameColumn(), Col("Ready", "string", "Number of the pod with ready state"), AgeColumn(),
+             Wide("Containers", "string", "Names of each container in the template."),
+             Wide("Images", "string", "Images referenced by each container in the template.")},
+            StatefulSetRow});
   Register("apps", "DaemonSet",
            {WithTemplateColumns({NameColumn(),
-                                 {"Desired", "integer", "", "Nodes that should run the pod.", 0},
-                                 {"Current", "integer", "", "Nodes running the pod.", 0},
-                                 {"Ready", "integer", "", "Nodes where the pod is ready.", 0},
-                                 {"Up-to-date", "integer", "", "Nodes running the latest template.", 0},
-                                 {"Available", "integer", "", "Nodes where the pod is available.", 0},
-                                 {"Node Selector", "string", "", "Which nodes the pod runs on.", 0},
+                                 Col("Desired", "integer", "The total number of nodes that should be running the daemon pod."),
+                                 Col("Current", "integer", "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod."),
+                                 Col("Ready", "integer", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
+                                 Col("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod"),
+                                 Col("Available", "integer", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."),
+                                 Col("Node Selector", "string", "NodeSelector is a selector which must be true for the pod to fit on a node."),
                                  AgeColumn()}),
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              const Json& st = o.value("status", Json::object());
-              Json sel = spec.value("template", Json::object()).value("spec", Json::object()).value("nodeSelector", Json());
-              Json row = Json::array({Name(o), Int(st, "desiredNumberScheduled"), Int(st, "currentNumberScheduled"),
-                                      Int(st, "numberReady"), Int(st, "updatedNumberScheduled"), Int(st, "numberAvailable"),
-                                      FormatLabels(sel), Age(o, now)});
-              AddTemplateCells(row, spec);
-              return row;
-            }});
+            DaemonSetRow});
   Register("apps", "ControllerRevision",
-           {{NameColumn(), {"Controller", "string", "", "The owner of the revision.", 0},
-             {"Revision", "integer", "", "The revision number.", 0}, AgeColumn()},
-            [](const Json& o, TimePoint now) {
-              std::string controller = "<none>";
-              for (const auto& ref : o.value("metadata", Json::object()).value("ownerReferences", Json::array())) {
-                if (ref.value("controller", false)) {
-                  std::string kind = ref.value("kind", ""), api = ref.value("apiVersion", "");
-                  std::string group = api.find('/') == std::string::npos ? "" : api.substr(0, api.find('/'));
-                  std::string lower = kind;
-                  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                  controller = lower + (group.empty() ? "" : "." + group) + "/" + ref.value("name", "");
-                }
-              }
-              return Json::array({Name(o), controller, Int(o, "revision"), Age(o, now)});
-            }});
+           {{NameColumn(), Col("Controller", "string", "Controller of the object"),
+             Col("Revision", "string", "Revision indicates the revision of the state represented by Data."), AgeColumn()},
+            ControllerRevisionRow});
 }
 
 }  // namespace kubes::apiserver

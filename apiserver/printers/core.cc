@@ -1,310 +1,300 @@
-// Columns of core/v1 kinds (upstream printers.go: printPod, printNamespace, ...).
+// Columns of core/v1 kinds other than Pod and the storage kinds (upstream printers.go:
+// printNamespace, printService, printNode, printEvent, ...), and of events.k8s.io
+// Events, which upstream prints with the core Event printer.
 #include "apiserver/printers/printers.h"
+
+#include <set>
 
 namespace kubes::apiserver {
 namespace {
 
 using namespace printers;
 
-Column NameColumn() { return {"Name", "string", "name", "Name must be unique within a namespace.", 0}; }
-Column AgeColumn() { return {"Age", "string", "", "Time since the object was created.", 0}; }
+// ---- Service ------------------------------------------------------------------------
 
-bool HasTrueCondition(const Json& status, const std::string& type) {
-  for (const auto& c : status.value("conditions", Json::array())) {
-    if (c.value("type", "") == type && c.value("status", "") == "True") return true;
+// "80/TCP,443:30443/TCP" (makePortString).
+std::string ServicePorts(const Json& spec) {
+  std::vector<std::string> parts;
+  for (const auto& p : Items(Get(spec, "ports"))) {
+    std::string protocol = Str(Get(p, "protocol"));
+    if (protocol.empty()) protocol = "TCP";
+    std::string s = std::to_string(Int(Get(p, "port")));
+    if (Int(Get(p, "nodePort")) > 0) s += ":" + std::to_string(Int(Get(p, "nodePort")));
+    parts.push_back(s + "/" + protocol);
   }
-  return false;
+  return parts.empty() ? "<none>" : Join(parts, ",");
 }
 
-// A sidecar: an init container with restartPolicy Always.
-bool IsRestartableInit(const Json& spec, const std::string& name) {
-  for (const auto& c : spec.value("initContainers", Json::array())) {
-    if (c.value("name", "") == name) return c.value("restartPolicy", "") == "Always";
+// EXTERNAL-IP (getServiceExternalIP): load balancer addresses are a sorted set.
+std::string ServiceExternalIP(const Json& svc, const std::string& type) {
+  const Json& spec = Get(svc, "spec");
+  std::vector<std::string> external;
+  for (const auto& ip : Items(Get(spec, "externalIPs"))) external.push_back(Str(ip));
+  if (type == "ClusterIP" || type == "NodePort") return external.empty() ? "<none>" : Join(external, ",");
+  if (type == "ExternalName") return Str(Get(spec, "externalName"));
+  if (type != "LoadBalancer") return "<unknown>";
+  std::set<std::string> lb;
+  for (const auto& ing : Items(Get(svc, "status", "loadBalancer", "ingress"))) {
+    std::string v = Str(Get(ing, "ip"));
+    if (v.empty()) v = Str(Get(ing, "hostname"));
+    if (!v.empty()) lb.insert(v);
   }
-  return false;
+  std::vector<std::string> all(lb.begin(), lb.end());
+  all.insert(all.end(), external.begin(), external.end());
+  return all.empty() ? "<pending>" : Join(all, ",");
 }
 
-// READY, STATUS and RESTARTS of a pod, worked out as kubectl's printPod does.
-Json PodRow(const Json& pod, TimePoint now) {
-  const Json& spec = pod.value("spec", Json::object());
-  const Json& status = pod.value("status", Json::object());
-  const Json& meta = pod.value("metadata", Json::object());
-  int64_t restarts = 0, total = spec.value("containers", Json::array()).size(), ready = 0;
-  std::string last_restart;  // RFC 3339 of the most recent restart
-  auto note_restart = [&](const Json& cs) {
-    restarts += Int(cs, "restartCount");
-    const Json& fin = cs.value("lastState", Json::object()).value("terminated", Json::object()).value("finishedAt", Json());
-    if (fin.is_string() && fin.get<std::string>() > last_restart) last_restart = fin.get<std::string>();
-  };
-  std::string reason = status.value("phase", "");
-  if (!status.value("reason", "").empty()) reason = status.value("reason", "");
+Json ServiceRow(const Json& o, TimePoint now) {
+  const Json& spec = Get(o, "spec");
+  std::string type = Str(Get(spec, "type"));
+  if (type.empty()) type = "ClusterIP";
+  // spec.clusterIPs[0]; objects written before dual-stack may only carry spec.clusterIP.
+  const Json& ips = Items(Get(spec, "clusterIPs"));
+  std::string cluster_ip = ips.empty() ? Str(Get(spec, "clusterIP")) : Str(ips[0]);
+  return Json::array({Name(o), type, OrNone(cluster_ip), ServiceExternalIP(o, type), ServicePorts(spec), Age(o, now),
+                      FormatLabels(Get(spec, "selector"))});
+}
 
-  bool initializing = false;
-  const Json& init_statuses = status.value("initContainerStatuses", Json::array());
-  size_t n_init = spec.value("initContainers", Json::array()).size();
-  for (size_t i = 0; i < init_statuses.size(); ++i) {
-    const Json& cs = init_statuses[i];
-    note_restart(cs);
-    const Json& state = cs.value("state", Json::object());
-    bool sidecar = IsRestartableInit(spec, cs.value("name", ""));
-    if (sidecar) {
-      ++total;
-      if (cs.value("ready", false)) ++ready;
+// ---- Endpoints ----------------------------------------------------------------------
+
+std::string JoinHostPort(const std::string& host, int64_t port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// "10.0.0.1:80,10.0.0.2:80 + 3 more..." (formatEndpoints with all ports).
+std::string FormatEndpoints(const Json& endpoints) {
+  const Json& subsets = Items(Get(endpoints, "subsets"));
+  if (subsets.empty()) return "<none>";
+  constexpr size_t kMax = 3;
+  std::vector<std::string> list;
+  size_t count = 0;
+  for (const auto& ss : subsets) {
+    const Json& addresses = Items(Get(ss, "addresses"));
+    const Json& ports = Items(Get(ss, "ports"));
+    if (ports.empty()) {  // headless services may have no ports
+      count += addresses.size();
+      for (const auto& a : addresses) {
+        if (list.size() < kMax) list.push_back(Str(Get(a, "ip")));
+      }
+      continue;
     }
-    if (state.contains("terminated") && Int(state["terminated"], "exitCode") == 0) continue;
-    if (sidecar && cs.value("started", false)) continue;
-    if (state.contains("terminated")) {
-      const Json& t = state["terminated"];
-      if (!t.value("reason", "").empty()) reason = "Init:" + t.value("reason", "");
-      else if (Int(t, "signal") != 0) reason = "Init:Signal:" + std::to_string(Int(t, "signal"));
-      else reason = "Init:ExitCode:" + std::to_string(Int(t, "exitCode"));
-    } else if (state.contains("waiting") && !state["waiting"].value("reason", "").empty() &&
-               state["waiting"].value("reason", "") != "PodInitializing") {
-      reason = "Init:" + state["waiting"].value("reason", "");
-    } else {
-      reason = "Init:" + std::to_string(i) + "/" + std::to_string(n_init);
-    }
-    initializing = true;
-    break;
-  }
-  if (!initializing || HasTrueCondition(status, "Initialized")) {
-    bool has_running = false;
-    const Json& statuses = status.value("containerStatuses", Json::array());
-    for (size_t k = statuses.size(); k-- > 0;) {
-      const Json& cs = statuses[k];
-      note_restart(cs);
-      const Json& state = cs.value("state", Json::object());
-      if (state.contains("waiting") && !state["waiting"].value("reason", "").empty()) {
-        reason = state["waiting"].value("reason", "");
-      } else if (state.contains("terminated") && !state["terminated"].value("reason", "").empty()) {
-        reason = state["terminated"].value("reason", "");
-      } else if (state.contains("terminated")) {
-        const Json& t = state["terminated"];
-        reason = Int(t, "signal") != 0 ? "Signal:" + std::to_string(Int(t, "signal"))
-                                       : "ExitCode:" + std::to_string(Int(t, "exitCode"));
-      } else if (cs.value("ready", false) && state.contains("running")) {
-        has_running = true;
-        ++ready;
+    for (const auto& p : ports) {
+      count += addresses.size();
+      for (const auto& a : addresses) {
+        if (list.size() < kMax) list.push_back(JoinHostPort(Str(Get(a, "ip")), Int(Get(p, "port"))));
       }
     }
-    if (reason == "Completed" && has_running) reason = HasTrueCondition(status, "Ready") ? "Running" : "NotReady";
   }
-  if (meta.contains("deletionTimestamp") && status.value("reason", "") == "NodeLost") reason = "Unknown";
-  else if (meta.contains("deletionTimestamp")) reason = "Terminating";
-
-  std::string restarts_cell = std::to_string(restarts);
-  if (!last_restart.empty()) restarts_cell += " (" + Since(Json(last_restart), now) + " ago)";
-
-  std::string ip = status.value("podIP", "");
-  std::string readiness_gates = "<none>";
-  const Json& gates = spec.value("readinessGates", Json::array());
-  if (!gates.empty()) {
-    int true_gates = 0;
-    for (const auto& g : gates) {
-      if (HasTrueCondition(status, g.value("conditionType", ""))) ++true_gates;
-    }
-    readiness_gates = std::to_string(true_gates) + "/" + std::to_string(gates.size());
-  }
-  return Json::array({Name(pod), std::to_string(ready) + "/" + std::to_string(total), reason, restarts_cell,
-                      Age(pod, now), OrNone(ip), OrNone(spec.value("nodeName", "")),
-                      OrNone(status.value("nominatedNodeName", "")), readiness_gates});
+  std::string out = Join(list, ",");
+  return count > kMax ? out + " + " + std::to_string(count - kMax) + " more..." : out;
 }
 
-std::string ServicePorts(const Json& spec) {
-  std::string out;
-  for (const auto& p : spec.value("ports", Json::array())) {
-    if (!out.empty()) out += ",";
-    out += std::to_string(Int(p, "port"));
-    if (Int(p, "nodePort") > 0) out += ":" + std::to_string(Int(p, "nodePort"));
-    out += "/" + p.value("protocol", "TCP");
-  }
-  return out.empty() ? "<none>" : out;
-}
-
-std::string ServiceExternalIP(const Json& svc) {
-  const Json& spec = svc.value("spec", Json::object());
-  std::string type = spec.value("type", "ClusterIP");
-  std::string external;
-  for (const auto& ip : spec.value("externalIPs", Json::array())) external += (external.empty() ? "" : ",") + ip.get<std::string>();
-  if (type == "ExternalName") return spec.value("externalName", "");
-  if (type == "LoadBalancer") {
-    std::string lb;
-    for (const auto& ing : svc.value("status", Json::object()).value("loadBalancer", Json::object()).value("ingress", Json::array())) {
-      std::string v = ing.value("ip", ing.value("hostname", ""));
-      if (!v.empty()) lb += (lb.empty() ? "" : ",") + v;
-    }
-    if (!lb.empty()) return external.empty() ? lb : lb + "," + external;
-    return external.empty() ? "<pending>" : external;
-  }
-  return external.empty() ? "<none>" : external;
-}
+// ---- Node ---------------------------------------------------------------------------
 
 std::string NodeStatus(const Json& node) {
-  std::string out = "Unknown";
-  for (const auto& c : node.value("status", Json::object()).value("conditions", Json::array())) {
-    if (c.value("type", "") == "Ready") out = c.value("status", "") == "True" ? "Ready" : "NotReady";
+  // Only the Ready condition is shown; the last one of that type wins, as in upstream's map.
+  std::string out;
+  for (const auto& c : Items(Get(node, "status", "conditions"))) {
+    if (Str(Get(c, "type")) == "Ready") out = Str(Get(c, "status")) == "True" ? "Ready" : "NotReady";
   }
-  if (node.value("spec", Json::object()).value("unschedulable", false)) out += ",SchedulingDisabled";
+  if (out.empty()) out = "Unknown";
+  if (IsTrue(Get(node, "spec", "unschedulable"))) out += ",SchedulingDisabled";
   return out;
 }
 
 std::string NodeRoles(const Json& node) {
-  std::string roles;
-  const Json labels = node.value("metadata", Json::object()).value("labels", Json::object());
-  for (auto& [k, v] : labels.items()) {
-    const std::string prefix = "node-role.kubernetes.io/";
-    if (k.starts_with(prefix) && k.size() > prefix.size()) roles += (roles.empty() ? "" : ",") + k.substr(prefix.size());
-    else if (k == "kubernetes.io/role" && v.is_string()) roles += (roles.empty() ? "" : ",") + v.get<std::string>();
+  const std::string prefix = "node-role.kubernetes.io/";
+  std::set<std::string> roles;
+  const Json& labels = Get(node, "metadata", "labels");
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) {
+      if (k.starts_with(prefix) && k.size() > prefix.size()) roles.insert(k.substr(prefix.size()));
+      else if (k == "kubernetes.io/role" && !Str(v).empty()) roles.insert(Str(v));
+    }
   }
-  return roles.empty() ? "<none>" : roles;
+  return roles.empty() ? "<none>" : Join(std::vector<std::string>(roles.begin(), roles.end()), ",");
 }
 
 std::string NodeAddress(const Json& node, const std::string& type) {
-  for (const auto& a : node.value("status", Json::object()).value("addresses", Json::array())) {
-    if (a.value("type", "") == type) return a.value("address", "");
+  for (const auto& a : Items(Get(node, "status", "addresses"))) {
+    if (Str(Get(a, "type")) == type) return Str(Get(a, "address"));
   }
   return "<none>";
+}
+
+std::string OrUnknown(const std::string& s) { return s.empty() ? "<unknown>" : s; }
+
+Json NodeRow(const Json& o, TimePoint now) {
+  const Json& info = Get(o, "status", "nodeInfo");
+  return Json::array({Name(o), NodeStatus(o), NodeRoles(o), Age(o, now), Str(Get(info, "kubeletVersion")),
+                      NodeAddress(o, "InternalIP"), NodeAddress(o, "ExternalIP"), OrUnknown(Str(Get(info, "osImage"))),
+                      OrUnknown(Str(Get(info, "kernelVersion"))),
+                      OrUnknown(Str(Get(info, "containerRuntimeVersion")))});
+}
+
+// ---- Event --------------------------------------------------------------------------
+
+std::string Trim(const std::string& s) {
+  const char* ws = " \t\n\r\f\v";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// The fields printEvent reads, named as in core/v1. An events.k8s.io/v1 Event maps onto
+// them the way upstream converts it to the internal Event.
+struct EventFields {
+  const Json& involved;
+  const Json& message;
+  const Json& first;
+  const Json& last;
+  const Json& count;
+  const Json& source;
+};
+
+Json EventRow(const Json& o, const EventFields& f, TimePoint now) {
+  std::string first = Has(f.first) ? Since(f.first, now) : Since(Get(o, "eventTime"), now);
+  std::string last = Has(f.last) ? Since(f.last, now) : first;
+  int64_t count = Int(f.count);
+  if (Has(Get(o, "series"))) {
+    last = Since(Get(o, "series", "lastObservedTime"), now);
+    count = Int(Get(o, "series", "count"));
+  } else if (count == 0) {
+    count = 1;  // singleton events have no count in the new API
+  }
+  std::string kind = Lower(Str(Get(f.involved, "kind")));
+  std::string name = Str(Get(f.involved, "name"));
+  std::string target = name.empty() ? kind : kind + "/" + name;
+  std::string component = Str(Get(f.source, "component"));
+  if (component.empty()) component = Str(Get(o, "reportingController"));
+  std::string instance = Str(Get(f.source, "host"));
+  if (instance.empty()) instance = Str(Get(o, "reportingInstance"));
+  std::string source = instance.empty() ? component : component + ", " + instance;
+  return Json::array({last, Str(Get(o, "type")), Str(Get(o, "reason")), target, Str(Get(f.involved, "fieldPath")),
+                      source, Trim(Str(f.message)), first, count, Name(o)});
+}
+
+std::vector<Column> EventColumns() {
+  return {Col("Last Seen", "string", "The time at which the most recent occurrence of this event was recorded."),
+          Col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future"),
+          Col("Reason", "string", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+          Col("Object", "string", "The object that this event is about."),
+          Wide("Subobject", "string", "The part of the object the event is about, such as a container (fieldPath)."),
+          Wide("Source", "string", "The component reporting this event."),
+          Col("Message", "string", "A human-readable description of the status of this operation."),
+          Wide("First Seen", "string", "The time at which the event was first recorded."),
+          Wide("Count", "string", "The number of times this event has occurred."),
+          {"Name", "string", "name", NameColumn().description, 1}};
+}
+
+// ---- ResourceQuota ------------------------------------------------------------------
+
+Json ResourceQuotaRow(const Json& o, TimePoint now) {
+  // status.hard, sorted by resource name; "limits.*" resources go to the LIMIT column.
+  std::vector<std::string> requests, limits;
+  const Json& hard = Get(o, "status", "hard");
+  if (hard.is_object()) {
+    for (const auto& [resource, quantity] : hard.items()) {
+      std::string cell = resource + ": " + Quantity(Get(o, "status", "used", resource)) + "/" + Quantity(quantity);
+      bool is_limit = resource.starts_with("limits.");
+      (is_limit ? limits : requests).push_back(cell);
+    }
+  }
+  return Json::array({Name(o), Join(requests, ", "), Join(limits, ", "), Age(o, now)});
 }
 
 }  // namespace
 
 void RegisterCorePrinters() {
   Register("", "Namespace",
-           {{NameColumn(), {"Status", "string", "", "The namespace's lifecycle phase.", 0}, AgeColumn()},
+           {{NameColumn(), Col("Status", "string", "The status of the namespace"), AgeColumn()},
             [](const Json& o, TimePoint now) {
-              return Json::array({Name(o), o.value("status", Json::object()).value("phase", ""), Age(o, now)});
+              return Json::array({Name(o), Str(Get(o, "status", "phase")), Age(o, now)});
             }});
-  Register("", "Pod",
-           {{NameColumn(),
-             {"Ready", "string", "", "Ready containers out of all containers.", 0},
-             {"Status", "string", "", "The pod's state as kubectl summarises it.", 0},
-             {"Restarts", "string", "", "Container restarts, and how long ago the last one was.", 0},
-             AgeColumn(),
-             {"IP", "string", "", "The pod's IP address.", 1},
-             {"Node", "string", "", "The node the pod runs on.", 1},
-             {"Nominated Node", "string", "", "The node the scheduler is making room on.", 1},
-             {"Readiness Gates", "string", "", "Readiness gates that are true out of all of them.", 1}},
-            PodRow});
   Register("", "ConfigMap",
-           {{NameColumn(), {"Data", "integer", "", "Number of keys.", 0}, AgeColumn()},
+           {{NameColumn(), Col("Data", "string", "Number of keys in data and binaryData."), AgeColumn()},
             [](const Json& o, TimePoint now) {
-              size_t n = o.value("data", Json::object()).size() + o.value("binaryData", Json::object()).size();
+              size_t n = Count(Get(o, "data")) + Count(Get(o, "binaryData"));
               return Json::array({Name(o), n, Age(o, now)});
             }});
   Register("", "Secret",
-           {{NameColumn(), {"Type", "string", "", "The type of secret.", 0}, {"Data", "integer", "", "Number of keys.", 0}, AgeColumn()},
+           {{NameColumn(), Col("Type", "string", "Used to facilitate programmatic handling of secret data."),
+             Col("Data", "string", "Number of keys in data."), AgeColumn()},
             [](const Json& o, TimePoint now) {
-              return Json::array({Name(o), o.value("type", ""), o.value("data", Json::object()).size(), Age(o, now)});
+              return Json::array({Name(o), Str(Get(o, "type")), Count(Get(o, "data")), Age(o, now)});
             }});
   Register("", "ServiceAccount",
-           {{NameColumn(), {"Secrets", "integer", "", "Number of secrets.", 0}, AgeColumn()},
+           {{NameColumn(), Col("Secrets", "string", "Number of secrets listed in the service account."), AgeColumn()},
             [](const Json& o, TimePoint now) {
-              return Json::array({Name(o), o.value("secrets", Json::array()).size(), Age(o, now)});
+              return Json::array({Name(o), Count(Get(o, "secrets")), Age(o, now)});
             }});
   Register("", "Service",
-           {{NameColumn(),
-             {"Type", "string", "", "How the service is exposed.", 0},
-             {"Cluster-IP", "string", "", "The virtual IP inside the cluster.", 0},
-             {"External-IP", "string", "", "Addresses outside the cluster.", 0},
-             {"Port(s)", "string", "", "The ports the service serves.", 0},
-             AgeColumn(),
-             {"Selector", "string", "", "The pods the service sends traffic to.", 1}},
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              std::string cluster_ip = spec.value("clusterIP", "");
-              return Json::array({Name(o), spec.value("type", "ClusterIP"), OrNone(cluster_ip), ServiceExternalIP(o),
-                                  ServicePorts(spec), Age(o, now), FormatLabels(spec.value("selector", Json()))});
-            }});
+           {{NameColumn(), Col("Type", "string", "How the Service is exposed."),
+             Col("Cluster-IP", "string", "The IP address of the service inside the cluster."),
+             Col("External-IP", "string", "Addresses of the service outside the cluster."),
+             Col("Port(s)", "string", "The ports exposed by this service."), AgeColumn(),
+             Wide("Selector", "string", "Route service traffic to pods with label keys and values matching this selector.")},
+            ServiceRow});
   Register("", "Endpoints",
-           {{NameColumn(), {"Endpoints", "string", "", "Addresses and ports.", 0}, AgeColumn()},
-            [](const Json& o, TimePoint now) {
-              std::string eps;
-              int count = 0, shown = 0;
-              for (const auto& ss : o.value("subsets", Json::array())) {
-                for (const auto& a : ss.value("addresses", Json::array())) {
-                  for (const auto& p : ss.value("ports", Json::array())) {
-                    ++count;
-                    if (shown < 3) {
-                      eps += (eps.empty() ? "" : ",") + a.value("ip", "") + ":" + std::to_string(Int(p, "port"));
-                      ++shown;
-                    }
-                  }
-                }
-              }
-              if (count > 3) eps += " + " + std::to_string(count - 3) + " more...";
-              return Json::array({Name(o), eps.empty() ? "<none>" : eps, Age(o, now)});
-            }});
+           {{NameColumn(), Col("Endpoints", "string", "Addresses and ports of the endpoints."), AgeColumn()},
+            [](const Json& o, TimePoint now) { return Json::array({Name(o), FormatEndpoints(o), Age(o, now)}); }});
   Register("", "Node",
+           {{NameColumn(), Col("Status", "string", "The status of the node"),
+             Col("Roles", "string", "The roles of the node"), AgeColumn(),
+             Col("Version", "string", "Kubelet Version reported by the node."),
+             Wide("Internal-IP", "string", "The node's internal address."),
+             Wide("External-IP", "string", "The node's external address."),
+             Wide("OS-Image", "string", "OS Image reported by the node."),
+             Wide("Kernel-Version", "string", "Kernel Version reported by the node."),
+             Wide("Container-Runtime", "string", "ContainerRuntime Version reported by the node.")},
+            NodeRow});
+  Register("", "Event", {EventColumns(), [](const Json& o, TimePoint now) {
+                           EventFields f{Get(o, "involvedObject"), Get(o, "message"),     Get(o, "firstTimestamp"),
+                                         Get(o, "lastTimestamp"),  Get(o, "count"),       Get(o, "source")};
+                           return EventRow(o, f, now);
+                         }});
+  // events.k8s.io/v1 is another version of the same Event; upstream converts it to the
+  // internal Event and prints it with the same columns.
+  Register("events.k8s.io", "Event",
+           {EventColumns(), [](const Json& o, TimePoint now) {
+              EventFields f{Get(o, "regarding"),       Get(o, "note"),
+                            Get(o, "deprecatedFirstTimestamp"), Get(o, "deprecatedLastTimestamp"),
+                            Get(o, "deprecatedCount"), Get(o, "deprecatedSource")};
+              return EventRow(o, f, now);
+            }});
+  Register("", "ReplicationController",
+           {{NameColumn(), Col("Desired", "integer", "Number of desired replicas."),
+             Col("Current", "integer", "The most recently observed number of replicas."),
+             Col("Ready", "integer", "The number of ready replicas for this replication controller."), AgeColumn(),
+             Wide("Containers", "string", "Names of each container in the template."),
+             Wide("Images", "string", "Images referenced by each container in the template."),
+             Wide("Selector", "string", "Selector is a label query over pods that should match the Replicas count.")},
+            [](const Json& o, TimePoint now) {
+              const Json& spec = Get(o, "spec");
+              const Json& podspec = Get(spec, "template", "spec");
+              return Json::array({Name(o), Int(Get(spec, "replicas")), Int(Get(o, "status", "replicas")),
+                                  Int(Get(o, "status", "readyReplicas")), Age(o, now), ContainerNames(podspec),
+                                  ContainerImages(podspec), FormatLabels(Get(spec, "selector"))});
+            }});
+  Register("", "PodTemplate",
+           {{NameColumn(), Col("Containers", "string", "Names of each container in the template."),
+             Col("Images", "string", "Images referenced by each container in the template."),
+             Col("Pod Labels", "string", "The labels for the pod template.")},
+            [](const Json& o, TimePoint) {
+              const Json& podspec = Get(o, "template", "spec");
+              return Json::array({Name(o), ContainerNames(podspec), ContainerImages(podspec),
+                                  FormatLabels(Get(o, "template", "metadata", "labels"))});
+            }});
+  Register("", "ResourceQuota",
            {{NameColumn(),
-             {"Status", "string", "", "Whether the node is ready.", 0},
-             {"Roles", "string", "", "The node's roles.", 0},
-             AgeColumn(),
-             {"Version", "string", "", "The kubelet version.", 0},
-             {"Internal-IP", "string", "", "The node's internal address.", 1},
-             {"External-IP", "string", "", "The node's external address.", 1},
-             {"OS-Image", "string", "", "The operating system.", 1},
-             {"Kernel-Version", "string", "", "The kernel version.", 1},
-             {"Container-Runtime", "string", "", "The container runtime.", 1}},
-            [](const Json& o, TimePoint now) {
-              const Json& info = o.value("status", Json::object()).value("nodeInfo", Json::object());
-              return Json::array({Name(o), NodeStatus(o), NodeRoles(o), Age(o, now), info.value("kubeletVersion", ""),
-                                  NodeAddress(o, "InternalIP"), NodeAddress(o, "ExternalIP"),
-                                  OrNone(info.value("osImage", "")), OrNone(info.value("kernelVersion", "")),
-                                  OrNone(info.value("containerRuntimeVersion", ""))});
-            }});
-  Register("", "Event",
-           {{{"Last Seen", "string", "", "Time since the event was last seen.", 0},
-             {"Type", "string", "", "Normal or Warning.", 0},
-             {"Reason", "string", "", "Why the event happened, in one word.", 0},
-             {"Object", "string", "", "The object the event is about.", 0},
-             {"Subobject", "string", "", "The part of the object.", 1},
-             {"Source", "string", "", "Who reported it.", 1},
-             {"Message", "string", "", "What happened.", 0},
-             {"First Seen", "string", "", "Time since the event was first seen.", 1},
-             {"Count", "string", "", "How often it happened.", 1},
-             {"Name", "string", "name", "The event's name.", 1}},
-            [](const Json& o, TimePoint now) {
-              const Json& io = o.value("involvedObject", Json::object());
-              std::string kind = io.value("kind", "");
-              for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-              Json last = o.contains("lastTimestamp") && o["lastTimestamp"].is_string() ? o["lastTimestamp"]
-                          : o.contains("eventTime") ? o["eventTime"] : o["metadata"].value("creationTimestamp", Json());
-              Json first = o.contains("firstTimestamp") && o["firstTimestamp"].is_string() ? o["firstTimestamp"] : last;
-              std::string source = o.value("source", Json::object()).value("component", o.value("reportingComponent", ""));
-              std::string host = o.value("source", Json::object()).value("host", "");
-              if (!host.empty()) source += ", " + host;
-              int64_t count = Int(o, "count");
-              return Json::array({Since(last, now), o.value("type", ""), o.value("reason", ""),
-                                  kind + "/" + io.value("name", ""), io.value("fieldPath", ""), source,
-                                  o.value("message", ""), Since(first, now), std::to_string(count ? count : 1),
-                                  Name(o)});
-            }});
-  Register("", "PersistentVolumeClaim",
-           {{NameColumn(),
-             {"Status", "string", "", "Pending, Bound or Lost.", 0},
-             {"Volume", "string", "", "The bound volume.", 0},
-             {"Capacity", "string", "", "The bound volume's size.", 0},
-             {"Access Modes", "string", "", "How the volume may be mounted.", 0},
-             {"StorageClass", "string", "", "The storage class.", 0},
-             {"VolumeAttributesClass", "string", "", "The volume attributes class.", 0},
-             AgeColumn(),
-             {"VolumeMode", "string", "", "Filesystem or Block.", 1}},
-            [](const Json& o, TimePoint now) {
-              const Json& spec = o.value("spec", Json::object());
-              const Json& status = o.value("status", Json::object());
-              std::string modes;
-              static const std::map<std::string, std::string> kShort = {
-                  {"ReadWriteOnce", "RWO"}, {"ReadOnlyMany", "ROX"}, {"ReadWriteMany", "RWX"}, {"ReadWriteOncePod", "RWOP"}};
-              for (const auto& m : status.value("accessModes", Json::array())) {
-                auto it = kShort.find(m.get<std::string>());
-                modes += (modes.empty() ? "" : ",") + (it == kShort.end() ? m.get<std::string>() : it->second);
-              }
-              std::string cap = status.value("capacity", Json::object()).value("storage", "");
-              return Json::array({Name(o), status.value("phase", ""), spec.value("volumeName", ""), cap, modes,
-                                  OrNone(spec.value("storageClassName", "")),
-                                  OrNone(spec.value("volumeAttributesClassName", "")), Age(o, now),
-                                  spec.value("volumeMode", "Filesystem")});
-            }});
+             Col("Request", "string", "Request represents a minimum amount of cpu/memory that a container may consume."),
+             Col("Limit", "string",
+                 "Limits control the maximum amount of cpu/memory that a container may use independent of contention "
+                 "on the node."),
+             AgeColumn()},
+            ResourceQuotaRow});
+  RegisterCreatedAt("", "LimitRange");  // upstream has no LimitRange printer
 }
 
 }  // namespace kubes::apiserver

@@ -37,6 +37,29 @@ void ApplyOtherStrategy(ResourceInfo& r) {
       }
     };
   }
+  if (r.kind == "CustomResourceDefinition") {
+    r.validate = [](const Json& obj, const Json* old, ErrorList& errs) {
+      const Json& spec = obj.value("spec", Json::object());
+      const Json& names = spec.value("names", Json::object());
+      std::string want = names.value("plural", "") + "." + spec.value("group", "");
+      std::string name = obj["metadata"].value("name", "");
+      if (name != want) {
+        errs.push_back(validation::InvalidValue(Path("metadata").Child("name"), name,
+                                                "must be spec.names.plural+\".\"+spec.group"));
+      }
+      const Json& versions = spec.value("versions", Json::array());
+      if (versions.empty()) errs.push_back(validation::Required(Path("spec").Child("versions")));
+      int storage = 0;
+      for (const auto& v : versions) storage += v.value("storage", false) ? 1 : 0;
+      if (!versions.empty() && storage != 1) {
+        errs.push_back(validation::InvalidValue(Path("spec").Child("versions"), versions,
+                                                "must have exactly one version marked as storage version"));
+      }
+      if (std::string scope = spec.value("scope", ""); scope != "Namespaced" && scope != "Cluster") {
+        errs.push_back(validation::NotSupported(Path("spec").Child("scope"), scope, {"Cluster", "Namespaced"}));
+      }
+    };
+  }
   if (r.kind == "ClusterRoleBinding" || r.kind == "RoleBinding") {
     r.default_object = [](Json& obj) {
       if (!obj.contains("subjects")) return;
@@ -55,10 +78,6 @@ void ApplyOtherStrategy(ResourceInfo& r) {
                                         {"resource", {{"name", "cpu"}, {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}});
       }
     };
-  }
-  if (r.kind == "Lease" || r.kind == "EndpointSlice" || r.kind == "IngressClass" || r.kind == "StorageClass" ||
-      r.kind == "PriorityClass") {
-    return;
   }
 }
 

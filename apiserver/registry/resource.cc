@@ -27,6 +27,16 @@ void Registry::Remove(const std::string& group, const std::string& resource) {
   ++generation_;
 }
 
+void Registry::RemoveOtherVersions(const std::string& group, const std::string& resource,
+                                   const std::vector<std::string>& keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(resources_, [&](const ResourcePtr& r) {
+    return r->group == group && r->resource == resource &&
+           std::find(keep.begin(), keep.end(), r->version) == keep.end();
+  });
+  ++generation_;
+}
+
 ResourcePtr Registry::Find(const std::string& group, const std::string& version, const std::string& resource) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& r : resources_) {

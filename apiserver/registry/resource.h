@@ -75,6 +75,7 @@ struct ResourceInfo {
   std::vector<std::string> field_selectors;
 
   const TablePrinter* printer = nullptr;  // nullptr: NAME and AGE
+  std::shared_ptr<const TablePrinter> owned_printer;  // custom resources own theirs
 
   bool HasSubresource(const std::string& s) const;
   // "deployments.apps", or "pods" for core.
@@ -95,6 +96,8 @@ class Registry {
   void Add(ResourcePtr r);
   // Removes every resource of group (used when a CRD goes away).
   void Remove(const std::string& group, const std::string& resource);
+  // Removes the versions of group/resource that are not in keep.
+  void RemoveOtherVersions(const std::string& group, const std::string& resource, const std::vector<std::string>& keep);
   ResourcePtr Find(const std::string& group, const std::string& version, const std::string& resource) const;
   ResourcePtr FindKind(const std::string& group, const std::string& version, const std::string& kind) const;
   // All resources, in registration order.

@@ -1,0 +1,101 @@
+#include "client/informer.h"
+
+#include <chrono>
+#include <thread>
+
+namespace kubes::client {
+
+Informer::Informer(Client* client, Resource resource, std::string ns)
+    : client_(client), resource_(std::move(resource)), namespace_(std::move(ns)) {}
+
+void Informer::AddHandlers(Handlers h) { handlers_.push_back(std::move(h)); }
+
+std::string Informer::KeyOf(const Json& obj) {
+  const Json& meta = obj.value("metadata", Json::object());
+  std::string ns = meta.value("namespace", "");
+  return ns.empty() ? meta.value("name", "") : ns + "/" + meta.value("name", "");
+}
+
+bool Informer::Get(const std::string& key, Json* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = items_.find(key);
+  if (it == items_.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+std::vector<Json> Informer::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Json> out;
+  out.reserve(items_.size());
+  for (const auto& [k, v] : items_) out.push_back(v);
+  return out;
+}
+
+void Informer::Apply(const std::string& type, const Json& obj) {
+  std::string key = KeyOf(obj);
+  Json old;
+  bool had;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = items_.find(key);
+    had = it != items_.end();
+    if (had) old = it->second;
+    if (type == "DELETED") items_.erase(key);
+    else items_[key] = obj;
+  }
+  for (const auto& h : handlers_) {
+    if (type == "DELETED") {
+      if (h.on_delete) h.on_delete(obj);
+    } else if (had) {
+      if (h.on_update) h.on_update(old, obj);
+    } else if (h.on_add) {
+      h.on_add(obj);
+    }
+  }
+}
+
+Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
+  auto list = client_->List(resource_, namespace_);
+  if (!list.ok()) return list.status();
+  // Replace the store: what is gone was deleted while we were not watching.
+  std::map<std::string, Json> fresh;
+  for (const auto& item : (*list)["items"]) fresh[KeyOf(item)] = item;
+  std::vector<Json> gone;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [k, v] : items_) {
+      if (!fresh.count(k)) gone.push_back(v);
+    }
+  }
+  for (const auto& obj : gone) Apply("DELETED", obj);
+  for (const auto& [k, obj] : fresh) Apply("ADDED", obj);
+  resource_version_ = (*list)["metadata"].value("resourceVersion", "");
+  synced_ = true;
+  while (!stop) {
+    Status s = client_->Watch(resource_, namespace_, resource_version_, [&](const WatchEvent& ev) {
+      std::string rv = ev.object.value("metadata", Json::object()).value("resourceVersion", "");
+      if (!rv.empty()) resource_version_ = rv;
+      if (ev.type != "BOOKMARK") Apply(ev.type, ev.object);
+      return !stop.load();
+    }, stop);
+    if (!s.ok()) return s;  // Expired → relist
+  }
+  return Status::OK();
+}
+
+void Informer::Run(const std::atomic<bool>& stop) {
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stop) {
+    Status s = ListAndWatch(stop);
+    if (stop) return;
+    if (!s.ok()) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    } else {
+      backoff = std::chrono::milliseconds(100);
+    }
+  }
+}
+
+}  // namespace kubes::client

@@ -1,0 +1,70 @@
+// GarbageCollector — deletes objects whose owners are gone, and carries out
+// foreground and orphan deletion (upstream: pkg/controller/garbagecollector).
+//
+// It watches every resource that supports list and watch, and keeps a graph of
+// ownerReferences: uid → the object's identity and owners, owner uid → dependents.
+// Three kinds of work come out of it, each keyed by an object's uid:
+//   - attemptToDelete: an object whose owners have all disappeared is deleted
+//     (in the background, or in the foreground when an owner being deleted in the
+//     foreground blocks on it); references to owners that are gone while others live
+//     are removed.
+//   - foreground: an owner with the "foregroundDeletion" finalizer gets its dependents
+//     deleted; when none remain the finalizer is removed and the owner goes.
+//   - orphan: an owner with the "orphan" finalizer has its ownerReference removed from
+//     every dependent; then the finalizer is removed.
+// Owners missing from the graph are checked against the apiserver before any delete,
+// so a slow informer never causes a wrong deletion.
+//
+// Thread-safety: Run owns its threads; SyncObject may be called by the worker only.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "client/client.h"
+#include "client/informer.h"
+#include "client/workqueue.h"
+#include "controller/discovery.h"
+
+namespace kubes::controller {
+
+class GarbageCollector {
+ public:
+  explicit GarbageCollector(client::Client* c);
+  void Run(const std::atomic<bool>& stop);
+  // Looks at the object with this uid and does what the graph says it needs.
+  Status SyncObject(const std::string& uid);
+
+ private:
+  struct Node {
+    const DiscoveredResource* resource = nullptr;
+    std::string namespace_, name, uid;
+    Json owners = Json::array();  // metadata.ownerReferences
+    bool deleting = false;
+    std::set<std::string> finalizers;
+  };
+
+  void Observe(const DiscoveredResource* r, const Json& obj, bool deleted);
+  Status AttemptToDelete(const Node& n);
+  Status ProcessForeground(const Node& n);
+  Status ProcessOrphan(const Node& n);
+  // Whether the owner in ref (for a dependent in namespace ns) still exists.
+  Result<bool> OwnerExists(const Json& ref, const std::string& ns);
+  Status RemoveFinalizer(const Node& n, const std::string& finalizer);
+  Status RemoveOwnerRefs(const Node& dependent, const std::set<std::string>& owner_uids);
+  std::vector<Node> DependentsOf(const std::string& uid);
+
+  client::Client* client_;
+  std::vector<DiscoveredResource> resources_;
+  std::vector<std::unique_ptr<client::Informer>> informers_;
+  client::WorkQueue queue_;
+  std::mutex mu_;
+  std::map<std::string, Node> nodes_;                          // uid → node
+  std::map<std::string, std::set<std::string>> dependents_;    // owner uid → dependent uids
+};
+
+}  // namespace kubes::controller

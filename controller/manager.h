@@ -1,0 +1,32 @@
+// ControllerManager — starts the controllers of `kubes server` on their own threads,
+// each with a client that talks to the apiserver in-process (upstream:
+// kube-controller-manager).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+
+namespace kubes::controller {
+
+class ControllerManager {
+ public:
+  // handler: the apiserver's request handler (APIServer::Handle).
+  explicit ControllerManager(client::LocalTransport::Handler handler);
+  ~ControllerManager();
+  void Start();
+  void Stop();
+
+ private:
+  client::LocalTransport::Handler handler_;
+  std::vector<std::unique_ptr<client::LocalTransport>> transports_;
+  std::vector<std::unique_ptr<client::Client>> clients_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace kubes::controller
