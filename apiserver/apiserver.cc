@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "api/protobuf.h"
 #include "api/schema.h"
 #include "pki/certs.h"
 #include "pki/files.h"
@@ -20,6 +21,17 @@ constexpr const char* kVersion = "v1.32.0";
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The body of a review or token request: JSON, or protobuf as kubectl sends it.
+Result<Json> DecodeRequestBody(const Request& req) {
+  if (req.Header("content-type").starts_with(std::string(api::kProtobufContentType))) {
+    return api::DecodeProtobufObject(req.body, api::SchemaRegistry::BuiltIn());
+  }
+  if (req.body.empty()) return Json::object();
+  Json body = Json::parse(req.body, nullptr, false);
+  if (!body.is_object()) return BadRequest("the request body is not a JSON object");
+  return body;
 }
 
 Response VersionResponse() {
@@ -215,13 +227,9 @@ Response APIServer::HandleReview(Request& req, const RequestInfo& info) {
   }
   ResourcePtr r = registry_->Find(info.group, info.version, info.resource);
   if (!r) return ErrorResponse(Status(Code::kNotFound, "the server could not find the requested resource"));
-  Json body;
-  if (req.Header("content-type").starts_with("application/vnd.kubernetes.protobuf")) {
-    body = Json::object();  // the question is not needed to say "yes"
-  } else {
-    body = Json::parse(req.body, nullptr, false);
-    if (!body.is_object()) body = Json::object();
-  }
+  auto decoded = DecodeRequestBody(req);
+  if (!decoded.ok()) return ErrorResponse(decoded.status());
+  Json body = std::move(decoded).value();
   Json out = {{"apiVersion", r->GroupVersion()}, {"kind", r->kind}, {"metadata", {{"creationTimestamp", nullptr}}}};
   if (body.contains("spec")) out["spec"] = body["spec"];
   Json user = {{"username", req.user.name}, {"groups", req.user.groups}};
@@ -254,17 +262,14 @@ Response APIServer::HandleTokenRequest(Request& req, const RequestInfo& info) {
   if (!obj.ok()) return ErrorResponse(NewNotFound(*sa, info.name));
   int64_t expiration = 3600;
   Json audiences = Json::array({"https://kubernetes.default.svc.cluster.local", "kubes"});
-  if (!req.Header("content-type").starts_with("application/vnd.kubernetes.protobuf")) {
-    Json body = Json::parse(req.body, nullptr, false);
-    if (body.is_object()) {
-      const Json& spec = body.value("spec", Json::object());
-      if (spec.contains("expirationSeconds") && spec["expirationSeconds"].is_number_integer()) {
-        expiration = spec["expirationSeconds"].get<int64_t>();
-      }
-      if (spec.contains("audiences") && spec["audiences"].is_array() && !spec["audiences"].empty()) {
-        audiences = spec["audiences"];
-      }
-    }
+  auto body = DecodeRequestBody(req);
+  if (!body.ok()) return ErrorResponse(body.status());
+  const Json& spec = body->value("spec", Json::object());
+  if (spec.contains("expirationSeconds") && spec["expirationSeconds"].is_number_integer()) {
+    expiration = spec["expirationSeconds"].get<int64_t>();
+  }
+  if (spec.contains("audiences") && spec["audiences"].is_array() && !spec["audiences"].empty()) {
+    audiences = spec["audiences"];
   }
   if (expiration < 600) {
     return ErrorResponse(validation::NewInvalid("TokenRequest.authentication.k8s.io", "",

@@ -1,5 +1,7 @@
 #include "apiserver/discovery.h"
 
+#include <algorithm>
+
 #include "apiserver/endpoints/endpoints.h"
 
 namespace kubes::apiserver {
@@ -30,6 +32,17 @@ SubresourceShape ShapeOf(const ResourceInfo& r, const std::string& sub) {
   return {r.group, r.version, r.kind, {"get"}};
 }
 
+// The resources of one group version, sorted by name as upstream lists them (kubectl
+// expands `get all` in this order).
+std::vector<ResourcePtr> ResourcesOf(const Registry& reg, const std::string& group, const std::string& version) {
+  std::vector<ResourcePtr> out;
+  for (const auto& r : reg.All()) {
+    if (r->group == group && r->version == version) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const ResourcePtr& a, const ResourcePtr& b) { return a->resource < b->resource; });
+  return out;
+}
+
 Json LegacyResource(const ResourceInfo& r) {
   Json j = {{"name", r.resource}, {"singularName", r.singular}, {"namespaced", r.namespaced},
             {"kind", r.kind}, {"verbs", r.verbs}};
@@ -40,8 +53,7 @@ Json LegacyResource(const ResourceInfo& r) {
 
 Json ResourceList(const Registry& reg, const std::string& group, const std::string& version) {
   Json resources = Json::array();
-  for (const auto& r : reg.All()) {
-    if (r->group != group || r->version != version) continue;
+  for (const auto& r : ResourcesOf(reg, group, version)) {
     resources.push_back(LegacyResource(*r));
     for (const auto& sub : r->subresources) {
       SubresourceShape s = ShapeOf(*r, sub);
@@ -68,8 +80,7 @@ Json AggregatedGroup(const Registry& reg, const std::string& group, const std::v
   Json vs = Json::array();
   for (const auto& v : versions) {
     Json resources = Json::array();
-    for (const auto& r : reg.All()) {
-      if (r->group != group || r->version != v) continue;
+    for (const auto& r : ResourcesOf(reg, group, v)) {
       Json j = {{"resource", r->resource},
                 {"responseKind", {{"group", r->group}, {"version", r->version}, {"kind", r->kind}}},
                 {"scope", r->namespaced ? "Namespaced" : "Cluster"},

@@ -153,7 +153,7 @@ void ValidateStringMap(const Json& m, const Path& p, bool labels, ErrorList& err
   for (const auto& [k, v] : m.items()) {
     for (const auto& msg : IsQualifiedName(k)) errs.push_back(InvalidValue(p, k, msg));
     if (labels && v.is_string()) {
-      for (const auto& msg : IsValidLabelValue(v.get<std::string>())) errs.push_back(InvalidValue(p.Key(k), v, msg));
+      for (const auto& msg : IsValidLabelValue(v.get<std::string>())) errs.push_back(InvalidValue(p, v, msg));
     }
     total += k.size() + (v.is_string() ? v.get<std::string>().size() : 0);
   }

@@ -229,8 +229,14 @@ Response Endpoints::Get(const Request& req, const Target& t) {
                                 {"creationTimestamp", o["metadata"].value("creationTimestamp", "")}}},
                   {"spec", {{"replicas", o.value("spec", Json::object()).value("replicas", 0)}}},
                   {"status", {{"replicas", o.value("status", Json::object()).value("replicas", 0)}}}};
-    std::string selector = o.value("status", Json::object()).value("selector", "");
-    if (!selector.empty()) scale["status"]["selector"] = selector;
+    // status.selector: the label selector in its text form (what an HPA uses).
+    const Json& spec_selector = o.value("spec", Json::object()).value("selector", Json());
+    if (spec_selector.is_object()) {
+      auto sel = labels::SelectorFromLabelSelector(spec_selector);
+      if (sel.ok() && !sel->String().empty()) scale["status"]["selector"] = sel->String();
+    } else if (o.value("status", Json::object()).contains("selector")) {
+      scale["status"]["selector"] = o["status"]["selector"];
+    }
     return JsonResponse(200, scale.dump());
   }
   auto out = endpoints::Negotiate(req);

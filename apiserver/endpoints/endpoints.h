@@ -46,6 +46,7 @@ class Endpoints {
   Response Create(const Request& req, const Target& t);
   Response Update(const Request& req, const Target& t);
   Response Patch(const Request& req, const Target& t);
+  Response Apply(const Request& req, const Target& t);
   Response Delete(const Request& req, const Target& t);
   Response DeleteCollection(const Request& req, const Target& t);
 
@@ -53,6 +54,8 @@ class Endpoints {
   Result<Json> AdmitCreate(const Request& req, const Target& t, Json obj, std::vector<std::string>& warnings);
   Result<Json> AdmitUpdate(const Request& req, const Target& t, Json obj, const Json& old,
                            std::vector<std::string>& warnings);
+  // Records the write in metadata.managedFields (operation Update).
+  Json TrackChange(const Request& req, const Target& t, const Json* old, const Json& obj);
   // Stores an admitted update; deletes the object instead when it was being deleted
   // and its last finalizer just went away.
   Result<ObjectPtr> StoreUpdate(const Target& t, Json obj, const ObjectPtr& old);

@@ -3,6 +3,7 @@
 #include "api/protobuf.h"
 #include "api/yaml.h"
 #include "apiserver/endpoints/target.h"
+#include "apiserver/fieldmanager/fieldmanager.h"
 #include "apiserver/patch/json_patch.h"
 #include "apiserver/patch/merge_patch.h"
 #include "apiserver/patch/strategic_merge_patch.h"
@@ -81,7 +82,23 @@ bool FinalizersEmpty(const ResourceInfo& r, const Json& obj) {
   return true;
 }
 
+int64_t UnixSeconds(const Clock& c) {
+  return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
+}
+
+// Who made a non-apply change: ?fieldManager=, else the User-Agent's program name.
+std::string Manager(const Request& req) {
+  return fieldmanager::ManagerOrUserAgent(req.Query("fieldManager"), req.Header("user-agent"));
+}
+
 }  // namespace
+
+// Records in metadata.managedFields which fields this write set (operation Update).
+Json Endpoints::TrackChange(const Request& req, const Target& t, const Json* old, const Json& obj) {
+  return fieldmanager::UpdateManagedFields(old, obj, Manager(req), fieldmanager::kOperationUpdate,
+                                           t.resource->GroupVersion(), t.subresource, UnixSeconds(*clock_),
+                                           t.resource->schema);
+}
 
 Result<ObjectPtr> Endpoints::StoreUpdate(const Target& t, Json obj, const ObjectPtr& old) {
   const ResourceInfo& r = *t.resource;
@@ -115,6 +132,7 @@ Response Endpoints::Create(const Request& req, const Target& t) {
   std::vector<std::string> warnings;
   auto obj = AdmitCreate(req, t, std::move(body).value(), warnings);
   if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+  *obj = TrackChange(req, t, nullptr, *obj);
   std::string name = (*obj)["metadata"].value("name", "");
   Target target = t;
   target.name = name;
@@ -156,6 +174,7 @@ Response Endpoints::Update(const Request& req, const Target& t) {
   std::vector<std::string> warnings;
   auto obj = AdmitUpdate(req, t, std::move(body).value(), (*existing)->object, warnings);
   if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+  *obj = TrackChange(req, t, &(*existing)->object, *obj);
   if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
   auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
   if (!stored.ok()) return ErrorResponse(stored.status());
@@ -166,9 +185,7 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
   const ResourceInfo& r = *t.resource;
   std::string type = MediaType(req);
   bool is_crd = r.schema == nullptr;
-  if (type == "application/apply-patch+yaml") {
-    return ErrorResponse(UnsupportedMediaType(type, "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"));
-  }
+  if (type == "application/apply-patch+yaml") return Apply(req, t);
   if (type != "application/json-patch+json" && type != "application/merge-patch+json" &&
       type != "application/strategic-merge-patch+json") {
     return ErrorResponse(UnsupportedMediaType(type, "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"));
@@ -217,8 +234,56 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
     warnings.clear();
     auto obj = AdmitUpdate(req, t, std::move(patched).value(), original, warnings);
     if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+    *obj = TrackChange(req, t, &original, *obj);
     if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
     auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    if (stored.status().code() != Code::kConflict) return ErrorResponse(stored.status());
+  }
+  return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+}
+
+// Server-side apply: PATCH with application/apply-patch+yaml. The body is the user's
+// configuration; fieldmanager::Apply merges it into the live object by field
+// ownership (or makes a new object), and the result goes through the same admission
+// as any create or update.
+Response Endpoints::Apply(const Request& req, const Target& t) {
+  const ResourceInfo& r = *t.resource;
+  std::string manager = req.Query("fieldManager");
+  if (manager.empty()) {
+    return ErrorResponse(validation::NewInvalid("PatchOptions.meta.k8s.io", "",
+                                                {validation::Required(validation::Path("fieldManager"),
+                                                                      "is required for apply patch")}));
+  }
+  auto config = api::YamlToJson(req.body);
+  if (!config.ok()) return ErrorResponse(config.status());
+  if (!config->is_object()) return ErrorResponse(NewBadRequest("the apply configuration must be an object"));
+  bool force = req.Query("force") == "true";
+  int64_t now = UnixSeconds(*clock_);
+  std::vector<std::string> warnings;
+  for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
+    auto existing = cacher_->Get(t.Key());
+    const Json* live = existing.ok() ? &(*existing)->object : nullptr;
+    auto applied = fieldmanager::Apply(live, *config, manager, force, r.schema, r.GroupVersion(), now, t.subresource);
+    if (!applied.ok()) return ErrorResponse(applied.status());
+    warnings.clear();
+    if (!live) {
+      // Apply to a missing object creates it.
+      Json obj = std::move(applied->object);
+      obj["metadata"]["name"] = t.name;
+      auto admitted = AdmitCreate(req, t, std::move(obj), warnings);
+      if (!admitted.ok()) return WithWarnings(ErrorResponse(admitted.status()), warnings);
+      if (DryRun(req)) return WithWarnings(JsonResponse(201, admitted->dump()), warnings);
+      auto stored = cacher_->Create(t.Key(), std::move(admitted).value());
+      if (stored.ok()) return WithWarnings(JsonResponse(201, (*stored)->json), warnings);
+      if (stored.status().code() != Code::kAlreadyExists) return ErrorResponse(stored.status());
+      continue;  // created meanwhile: apply to it
+    }
+    if (!applied->changed && !DryRun(req)) return WithWarnings(JsonResponse(200, (*existing)->json), warnings);
+    auto admitted = AdmitUpdate(req, t, std::move(applied->object), *live, warnings);
+    if (!admitted.ok()) return WithWarnings(ErrorResponse(admitted.status()), warnings);
+    if (DryRun(req)) return WithWarnings(JsonResponse(200, admitted->dump()), warnings);
+    auto stored = StoreUpdate(t, std::move(admitted).value(), *existing);
     if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
     if (stored.status().code() != Code::kConflict) return ErrorResponse(stored.status());
   }

@@ -106,7 +106,8 @@ std::vector<Conflict> UpdateOthers(const Comparison& cmp, Managed& managed, cons
   std::vector<Conflict> conflicts;
   for (auto& [key, entry] : managed) {
     if (key == self) continue;
-    entry.fields.Intersection(changed).Iterate([&](const Path& p) { conflicts.push_back({entry.id, p}); });
+    const ManagerID& id = entry.id;
+    entry.fields.Intersection(changed).Iterate([&](const Path& p) { conflicts.push_back({id, p}); });
   }
   if (!force && !conflicts.empty()) return conflicts;
   for (auto it = managed.begin(); it != managed.end();) {

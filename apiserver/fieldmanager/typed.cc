@@ -268,14 +268,17 @@ struct CompareWalk {
     }
   }
 
-  // The member `key` of side v: absent, or (Go struct emulation) an empty object for a
-  // non-pointer struct field of a struct that is there.
+  // The member `key` of side v as a Go struct would hold it: a non-pointer struct field
+  // is always there (an empty object when missing), and so is a required field (Go
+  // fields without omitempty; null when missing). Otherwise absent is absent.
   static const Json* MemberOf(const Json* v, const std::string& key, const api::FieldSchema* f) {
+    static const Json kNull;
     if (v == nullptr || !v->is_object()) return nullptr;
     auto it = v->find(key);
     bool go_struct = f != nullptr && f->type.kind == api::ValueKind::kObject && !f->ptr;
     if (it != v->end() && !(go_struct && it->is_null())) return &*it;
-    return go_struct ? &EmptyObject() : nullptr;
+    if (go_struct) return &EmptyObject();
+    return f != nullptr && f->required ? &kNull : nullptr;
   }
 
   void Members(const Json* lhs, const Json* rhs, const Type& t) {
@@ -287,7 +290,7 @@ struct CompareWalk {
     }
     if (t.kind() == Type::Kind::kStruct) {
       for (const api::FieldSchema& f : t.object()->fields) {
-        if (f.type.kind == api::ValueKind::kObject && !f.ptr) keys.insert(f.name);
+        if ((f.type.kind == api::ValueKind::kObject && !f.ptr) || f.required) keys.insert(f.name);
       }
     }
     for (const std::string& key : keys) {

@@ -16,10 +16,11 @@
 //
 // Mirrors sigs.k8s.io/structured-merge-diff/v6 typed/ (tofieldset.go, compare.go,
 // merge.go, remove.go, helpers.go) and fieldpath.Set.EnsureNamedFieldsAreMembers.
-// One deliberate addition: Compare treats a missing non-pointer struct field (a schema
-// field of object type without `ptr`) as an empty object, because upstream compares Go
-// structs, where such fields always exist. That is what makes managedFields of built-in
-// types show "f:resources":{} for a new container but no "." on f:spec.
+// One deliberate addition: upstream compares Go structs, in which some fields exist even
+// when the JSON leaves them out. Compare emulates that: a missing non-pointer struct
+// field (object type without `ptr`) is an empty object, a missing `required` field (Go:
+// no omitempty) is null. That is what makes managedFields of built-in types show
+// "f:resources":{} for a new container, but no "." on f:spec or f:containers.
 //
 // Thread-safety: pure functions; schemas are only read.
 #pragma once

@@ -201,7 +201,7 @@ Json ResourceQuotaRow(const Json& o, TimePoint now) {
       (is_limit ? limits : requests).push_back(cell);
     }
   }
-  return Json::array({Name(o), Join(requests, ", "), Join(limits, ", "), Age(o, now)});
+  return Json::array({Name(o), Age(o, now), Join(requests, ", "), Join(limits, ", ")});
 }
 
 }  // namespace
@@ -288,11 +288,11 @@ void RegisterCorePrinters() {
             }});
   Register("", "ResourceQuota",
            {{NameColumn(),
+             AgeColumn(),
              Col("Request", "string", "Request represents a minimum amount of cpu/memory that a container may consume."),
              Col("Limit", "string",
                  "Limits control the maximum amount of cpu/memory that a container may use independent of contention "
-                 "on the node."),
-             AgeColumn()},
+                 "on the node.")},
             ResourceQuotaRow});
   RegisterCreatedAt("", "LimitRange");  // upstream has no LimitRange printer
 }

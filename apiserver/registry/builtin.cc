@@ -24,8 +24,9 @@ struct Builtin {
 constexpr bool kNamespaced = true;
 constexpr bool kCluster = false;
 
-// Order matters for discovery: groups appear in this order, and the first version
-// of a group is its preferred one.
+// Order matters for discovery: groups appear in this order (upstream's group
+// priority), and the first version of a group is its preferred one. Resources within
+// a group version are listed alphabetically by discovery, as upstream does.
 const std::vector<Builtin>& Builtins() {
   static const std::vector<Builtin> b = {
       {"", "v1", "Namespace", "namespaces", {"ns"}, {}, kCluster, {"status", "finalize"}},
@@ -49,30 +50,30 @@ const std::vector<Builtin>& Builtins() {
       {"apps", "v1", "StatefulSet", "statefulsets", {"sts"}, {"all"}, kNamespaced, {"status", "scale"}},
       {"apps", "v1", "DaemonSet", "daemonsets", {"ds"}, {"all"}, kNamespaced, {"status"}},
       {"apps", "v1", "ControllerRevision", "controllerrevisions", {}, {}, kNamespaced, {}},
-      {"batch", "v1", "Job", "jobs", {}, {"all"}, kNamespaced, {"status"}},
-      {"batch", "v1", "CronJob", "cronjobs", {"cj"}, {"all"}, kNamespaced, {"status"}},
-      {"autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {"hpa"}, {"all"}, kNamespaced, {"status"}},
-      {"autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {"hpa"}, {"all"}, kNamespaced, {"status"}},
-      {"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", {"pdb"}, {}, kNamespaced, {"status"}},
-      {"networking.k8s.io", "v1", "Ingress", "ingresses", {"ing"}, {}, kNamespaced, {"status"}},
-      {"networking.k8s.io", "v1", "IngressClass", "ingressclasses", {}, {}, kCluster, {}},
-      {"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", {"netpol"}, {}, kNamespaced, {}},
-      {"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", {}, {}, kNamespaced, {}},
-      {"coordination.k8s.io", "v1", "Lease", "leases", {}, {}, kNamespaced, {}},
       {"events.k8s.io", "v1", "Event", "events", {"ev"}, {}, kNamespaced, {}},
-      {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", {}, {}, kCluster, {}},
-      {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", {}, {}, kCluster, {}},
-      {"rbac.authorization.k8s.io", "v1", "Role", "roles", {}, {}, kNamespaced, {}},
-      {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", {}, {}, kNamespaced, {}},
-      {"storage.k8s.io", "v1", "StorageClass", "storageclasses", {"sc"}, {}, kCluster, {}},
-      {"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", {"pc"}, {}, kCluster, {}},
-      {"apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", {"crd", "crds"}, {}, kCluster, {"status"}},
       {"authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", {}, {}, kCluster, {}},
       {"authentication.k8s.io", "v1", "TokenReview", "tokenreviews", {}, {}, kCluster, {}},
       {"authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", {}, {}, kCluster, {}},
       {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", {}, {}, kCluster, {}},
       {"authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", {}, {}, kCluster, {}},
       {"authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", {}, {}, kNamespaced, {}},
+      {"autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {"hpa"}, {"all"}, kNamespaced, {"status"}},
+      {"autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {"hpa"}, {"all"}, kNamespaced, {"status"}},
+      {"batch", "v1", "Job", "jobs", {}, {"all"}, kNamespaced, {"status"}},
+      {"batch", "v1", "CronJob", "cronjobs", {"cj"}, {"all"}, kNamespaced, {"status"}},
+      {"networking.k8s.io", "v1", "Ingress", "ingresses", {"ing"}, {}, kNamespaced, {"status"}},
+      {"networking.k8s.io", "v1", "IngressClass", "ingressclasses", {}, {}, kCluster, {}},
+      {"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", {"netpol"}, {}, kNamespaced, {}},
+      {"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", {"pdb"}, {}, kNamespaced, {"status"}},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", {}, {}, kCluster, {}},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", {}, {}, kCluster, {}},
+      {"rbac.authorization.k8s.io", "v1", "Role", "roles", {}, {}, kNamespaced, {}},
+      {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", {}, {}, kNamespaced, {}},
+      {"storage.k8s.io", "v1", "StorageClass", "storageclasses", {"sc"}, {}, kCluster, {}},
+      {"apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", {"crd", "crds"}, {}, kCluster, {"status"}},
+      {"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", {"pc"}, {}, kCluster, {}},
+      {"coordination.k8s.io", "v1", "Lease", "leases", {}, {}, kNamespaced, {}},
+      {"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", {}, {}, kNamespaced, {}},
   };
   return b;
 }

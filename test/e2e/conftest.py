@@ -7,10 +7,12 @@ deadline; nothing sleeps a fixed time.
 """
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -78,6 +80,103 @@ class Cluster:
 
     def get_json(self, *args):
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def env(self, extra=None):
+        """The environment kubectl runs with against this cluster."""
+        e = dict(os.environ, KUBECONFIG=self.kubeconfig, KUBECACHEDIR=os.path.join(self.data_dir, "kcache"))
+        if extra:
+            e.update(extra)
+        return e
+
+    def kubectl_stream(self, *args):
+        """Starts a long-running kubectl (e.g. `get -w`); use as a context manager so the
+        process is always killed."""
+        return Stream(["kubectl", *args], self.env())
+
+    def create_namespace(self, name):
+        self.kubectl("create", "namespace", name)
+        return name
+
+    def python_client(self):
+        """A kubernetes.client.ApiClient configured from this cluster's kubeconfig."""
+        import kubernetes
+        return kubernetes.config.new_client_from_config(config_file=self.kubeconfig)
+
+    def raw_request(self, method, path, body=b"", content_type="application/json"):
+        """Sends exactly these bytes (with the admin credentials) and returns
+        (HTTP status, parsed JSON body or None)."""
+        api = self.python_client()
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        if api.configuration.api_key.get("authorization"):
+            headers["Authorization"] = api.configuration.api_key["authorization"]
+        r = api.rest_client.pool_manager.request(method, api.configuration.host + path, body=body,
+                                                 headers=headers, preload_content=True)
+        try:
+            return r.status, json.loads(r.data)
+        except ValueError:
+            return r.status, None
+
+
+def example(*parts):
+    """Path of a file or folder under examples/api/ (the tests use the published examples)."""
+    path = os.path.join(EXAMPLES, "api", *parts)
+    assert os.path.exists(path), f"missing example {path}"
+    return path
+
+
+class Stream:
+    """A running process whose stdout lines are collected by a thread, so tests can wait
+    for a line with a deadline instead of sleeping."""
+
+    def __init__(self, argv, env):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.lines = []
+        self._queue = queue.Queue()
+        self._stderr = []
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self._queue), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, None), daemon=True).start()
+
+    def _pump(self, pipe, q):
+        for line in pipe:
+            if q is None:
+                self._stderr.append(line)
+            else:
+                q.put(line.rstrip("\n"))
+
+    def wait_line(self, predicate, timeout=20.0, what="a matching line"):
+        """Returns the first new line for which predicate(line) is true."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}; lines so far: {self.lines!r}; "
+                                     f"stderr: {''.join(self._stderr)!r}")
+            try:
+                line = self._queue.get(timeout=min(remaining, 0.2))
+            except queue.Empty:
+                if self.proc.poll() is not None and self._queue.empty():
+                    raise AssertionError(f"process exited ({self.proc.returncode}) before {what}; "
+                                         f"lines: {self.lines!r}; stderr: {''.join(self._stderr)!r}")
+                continue
+            self.lines.append(line)
+            if predicate(line):
+                return line
+
+    @property
+    def stderr(self):
+        return "".join(self._stderr)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""kubectl wait --for=condition / jsonpath / delete / create (examples/api/wait/)."""
+import pytest
+
+from conftest import example
+
+NS = "wait-demo"
+
+
+@pytest.fixture
+def web(cluster):
+    cluster.kubectl("create", "namespace", NS, check=False)
+    cluster.kubectl("-n", NS, "delete", "deploy", "web", "--ignore-not-found")
+    cluster.kubectl("apply", "-f", example("wait", "deployment.yaml"))
+    return "deploy/web"
+
+
+def set_available(cluster):
+    out = cluster.kubectl("-n", NS, "patch", "deploy", "web", "--subresource=status", "--type=merge",
+                          f"--patch-file={example('wait', 'status-available.yaml')}").stdout
+    assert out.strip() == "deployment.apps/web patched"
+
+
+def test_wait_times_out(cluster, web):
+    r = cluster.kubectl("-n", NS, "wait", "--for=condition=Available", web, "--timeout=1s", check=False)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == "error: timed out waiting for the condition on deployments/web"
+
+
+def test_wait_for_condition(cluster, web):
+    with cluster.kubectl_stream("-n", NS, "wait", "--for=condition=Available", web, "--timeout=60s") as w:
+        set_available(cluster)
+        assert w.wait_line(lambda l: True) == "deployment.apps/web condition met"
+        assert w.proc.wait(timeout=20) == 0
+
+
+def test_wait_for_condition_ignores_stale_generation(cluster, web):
+    set_available(cluster)
+    # A spec change bumps metadata.generation past status.observedGeneration (1).
+    cluster.kubectl("-n", NS, "scale", "deploy", "web", "--replicas=3")
+    assert cluster.get_json("-n", NS, "deploy", "web")["metadata"]["generation"] == 2
+    r = cluster.kubectl("-n", NS, "wait", "--for=condition=Available", web, "--timeout=2s", check=False)
+    assert r.returncode == 1
+    cluster.kubectl("-n", NS, "patch", "deploy", "web", "--subresource=status", "--type=merge",
+                    "-p", '{"status":{"observedGeneration":2}}')
+    out = cluster.kubectl("-n", NS, "wait", "--for=condition=Available", web, "--timeout=20s").stdout
+    assert out.strip() == "deployment.apps/web condition met"
+
+
+def test_wait_for_condition_false(cluster, web):
+    set_available(cluster)
+    r = cluster.kubectl("-n", NS, "wait", "--for=condition=Available=false", web, "--timeout=1s", check=False)
+    assert r.returncode == 1
+
+
+def test_wait_for_jsonpath(cluster, web):
+    with cluster.kubectl_stream("-n", NS, "wait", "--for=jsonpath={.status.readyReplicas}=2", web,
+                                "--timeout=60s") as w:
+        set_available(cluster)
+        assert w.wait_line(lambda l: True) == "deployment.apps/web condition met"
+    out = cluster.kubectl("-n", NS, "wait", "--for=jsonpath={.spec.template.spec.containers[0].image}=nginx:1.25",
+                          web, "--timeout=10s").stdout
+    assert out.strip() == "deployment.apps/web condition met"
+
+
+def test_wait_for_delete(cluster, web):
+    with cluster.kubectl_stream("-n", NS, "wait", "--for=delete", web, "--timeout=60s") as w:
+        # wait lists first; make sure it is watching before deleting.
+        cluster.kubectl("-n", NS, "delete", "deploy", "web", "--wait=false")
+        assert w.wait_line(lambda l: True) == "deployment.apps/web condition met"
+        assert w.proc.wait(timeout=20) == 0
+
+
+def test_wait_for_create(cluster, web):
+    cluster.kubectl("-n", NS, "delete", "cm", "later", "--ignore-not-found")
+    with cluster.kubectl_stream("-n", NS, "wait", "--for=create", "configmap/later", "--timeout=60s") as w:
+        cluster.kubectl("-n", NS, "create", "configmap", "later")
+        assert w.wait_line(lambda l: True) == "configmap/later condition met"
+
+
+def test_wait_on_several_objects_by_label(cluster, web):
+    for name in ("a", "b"):
+        cluster.kubectl("-n", NS, "create", "configmap", f"sel-{name}")
+        cluster.kubectl("-n", NS, "label", "configmap", f"sel-{name}", "group=w")
+    out = cluster.kubectl("-n", NS, "wait", "--for=jsonpath={.metadata.labels.group}=w", "configmap",
+                          "-l", "group=w", "--timeout=10s").stdout
+    assert sorted(out.splitlines()) == ["configmap/sel-a condition met", "configmap/sel-b condition met"]
