@@ -71,7 +71,8 @@ Status APIServer::Start() {
   KUBES_RETURN_IF_ERROR(cacher_->Init());
   registry_ = std::make_unique<Registry>();
   RegisterBuiltins(*registry_, api::SchemaRegistry::BuiltIn());
-  endpoints_ = std::make_unique<Endpoints>(cacher_.get(), registry_.get(), &api::SchemaRegistry::BuiltIn(), &RealClock::Get());
+  endpoints_ = std::make_unique<Endpoints>(cacher_.get(), registry_.get(), &api::SchemaRegistry::BuiltIn(),
+                                           &RealClock::Get(), options_.service_cidr);
   std::string address = options_.address + ":" + std::to_string(options_.port);
   discovery_ = std::make_unique<Discovery>(registry_.get(), address);
   openapi_ = std::make_unique<OpenAPI>(registry_.get());
@@ -116,11 +117,13 @@ Status APIServer::Start() {
   KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(kubeconfig_path_, kc));
   if (!options_.write_kubeconfig.empty()) KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(options_.write_kubeconfig, kc));
 
+  KUBES_RETURN_IF_ERROR(EnsureKubernetesService());
   compactor_ = std::thread([this] { CompactionLoop(); });
   custom_resources_ = std::make_unique<CustomResources>(cacher_.get(), registry_.get(), [this](Request& r) { return Handle(r); });
   custom_resources_thread_ = std::thread([this] { custom_resources_->Run(stop_flag_); });
   if (options_.run_controllers) {
-    controllers_ = std::make_unique<controller::ControllerManager>([this](Request& r) { return Handle(r); });
+    controllers_ = std::make_unique<controller::ControllerManager>([this](Request& r) { return Handle(r); },
+                                                                   certs->ca->cert_pem());
     controllers_->Start();
   }
   return Status::OK();
@@ -171,6 +174,57 @@ Status APIServer::EnsureDefaultNamespaces() {
     if (r.code != 201 && r.code != 409) return Internal("creating namespace " + std::string(ns) + ": " + r.body);
   }
   return Status::OK();
+}
+
+Status APIServer::Reconcile(const std::string& collection_path, const std::string& name, const Json& obj) {
+  Request get{.method = "GET", .path = collection_path + "/" + name};
+  get.user = SystemUser("apiserver");
+  Response current = Handle(get);
+  Request write{.method = current.code == 200 ? "PUT" : "POST",
+                .path = current.code == 200 ? collection_path + "/" + name : collection_path,
+                .body = obj.dump()};
+  write.headers["content-type"] = "application/json";
+  write.query.emplace("fieldManager", "kube-apiserver");
+  write.user = SystemUser("apiserver");
+  if (current.code == 200) {
+    Json existing = Json::parse(current.body);
+    Json merged = obj;
+    merged["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"];
+    write.body = merged.dump();
+  }
+  Response r = Handle(write);
+  if (r.code >= 300) return Internal("reconciling " + collection_path + "/" + name + ": " + r.body);
+  return Status::OK();
+}
+
+Status APIServer::EnsureKubernetesService() {
+  // The first address of the service range is the API's (10.43.0.1 by default).
+  std::string cidr = options_.service_cidr;
+  std::string base = cidr.substr(0, cidr.find('/'));
+  std::string first = base.substr(0, base.rfind('.') + 1) + std::to_string(std::stoi(base.substr(base.rfind('.') + 1)) + 1);
+  std::string ip = options_.address == "0.0.0.0" ? "127.0.0.1" : options_.address;
+  int port = server_->port();
+  Json labels = {{"component", "apiserver"}, {"provider", "kubernetes"}};
+  KUBES_RETURN_IF_ERROR(Reconcile(
+      "/api/v1/namespaces/default/services", "kubernetes",
+      {{"apiVersion", "v1"}, {"kind", "Service"},
+       {"metadata", {{"name", "kubernetes"}, {"namespace", "default"}, {"labels", labels}}},
+       {"spec", {{"type", "ClusterIP"}, {"clusterIP", first}, {"sessionAffinity", "None"},
+                 {"ports", Json::array({{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", port}}})}}}}));
+  KUBES_RETURN_IF_ERROR(Reconcile(
+      "/api/v1/namespaces/default/endpoints", "kubernetes",
+      {{"apiVersion", "v1"}, {"kind", "Endpoints"},
+       {"metadata", {{"name", "kubernetes"}, {"namespace", "default"}, {"labels", {{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+       {"subsets", Json::array({{{"addresses", Json::array({{{"ip", ip}}})},
+                                 {"ports", Json::array({{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}})}}})}}));
+  return Reconcile(
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", "kubernetes",
+      {{"apiVersion", "discovery.k8s.io/v1"}, {"kind", "EndpointSlice"},
+       {"metadata", {{"name", "kubernetes"}, {"namespace", "default"},
+                     {"labels", {{"kubernetes.io/service-name", "kubernetes"}, {"endpointslice.kubernetes.io/managed-by", "kube-apiserver"}}}}},
+       {"addressType", "IPv4"},
+       {"endpoints", Json::array({{{"addresses", Json::array({ip})}, {"conditions", {{"ready", true}}}}})},
+       {"ports", Json::array({{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}})}});
 }
 
 bool APIServer::Authenticate(Request& req) {

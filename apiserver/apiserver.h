@@ -38,6 +38,7 @@ struct APIServerOptions {
   std::vector<std::string> extra_sans;
   size_t watch_history = 10000;
   bool run_controllers = true;
+  std::string service_cidr = "10.43.0.0/16";
   std::chrono::seconds compaction_interval{300};
 };
 
@@ -63,6 +64,11 @@ class APIServer {
 
  private:
   Status EnsureDefaultNamespaces();
+  // The `kubernetes` Service in `default`, with Endpoints and an EndpointSlice that
+  // point at this apiserver (upstream: the apiserver's "kubernetes" service reconciler).
+  Status EnsureKubernetesService();
+  // Creates obj at path, or replaces it when it exists and differs.
+  Status Reconcile(const std::string& collection_path, const std::string& name, const Json& obj);
   Response HandleReview(Request& req, const RequestInfo& info);
   Response HandleTokenRequest(Request& req, const RequestInfo& info);
   bool Authenticate(Request& req);

@@ -2,10 +2,12 @@
 
 #include "controller/garbagecollector/garbagecollector.h"
 #include "controller/namespace/namespace_controller.h"
+#include "controller/serviceaccount/serviceaccounts_controller.h"
 
 namespace kubes::controller {
 
-ControllerManager::ControllerManager(client::LocalTransport::Handler handler) : handler_(std::move(handler)) {}
+ControllerManager::ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem)
+    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 
@@ -19,6 +21,8 @@ void ControllerManager::Start() {
   };
   client::Client* ns_client = client_for("namespace-controller");
   threads_.emplace_back([this, ns_client] { NamespaceController(ns_client).Run(stop_); });
+  client::Client* sa_client = client_for("service-account-controller");
+  threads_.emplace_back([this, sa_client] { ServiceAccountsController(sa_client, ca_pem_).Run(stop_); });
   client::Client* gc_client = client_for("generic-garbage-collector");
   threads_.emplace_back([this, gc_client] { GarbageCollector(gc_client).Run(stop_); });
 }

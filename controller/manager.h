@@ -16,13 +16,15 @@ namespace kubes::controller {
 class ControllerManager {
  public:
   // handler: the apiserver's request handler (APIServer::Handle).
-  explicit ControllerManager(client::LocalTransport::Handler handler);
+  // ca_pem: the cluster CA, published into every namespace.
+  ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem);
   ~ControllerManager();
   void Start();
   void Stop();
 
  private:
   client::LocalTransport::Handler handler_;
+  std::string ca_pem_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
   std::vector<std::thread> threads_;

@@ -17,8 +17,21 @@ using validation::Path;
 // --- Shape: what decoding into JSONSchemaProps would refuse -------------------------
 // Upstream fails the whole request with a JSON decode error; kubes reports the keyword.
 
-enum class Shape { kString, kBool, kNumber, kInteger, kStrings, kSchema, kSchemas, kSchemaMap, kSchemaOrBool,
-                   kSchemaOrSchemas, kArray, kRules, kDependencies };
+enum class Shape {
+  kString,
+  kBool,
+  kNumber,
+  kInteger,
+  kStrings,
+  kSchema,
+  kSchemas,
+  kSchemaMap,
+  kSchemaOrBool,
+  kSchemaOrSchemas,
+  kArray,
+  kRules,
+  kDependencies
+};
 
 void CheckShape(const Json& s, const Path& p, ErrorList& errs);
 
@@ -33,13 +46,24 @@ void ExpectSchema(const Json& v, const Path& p, ErrorList& errs) {
 void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
   auto bad = [&](const char* what) { errs.push_back(InvalidGo(p.String(), v, std::string("must be ") + what)); };
   switch (shape) {
-    case Shape::kString: if (!v.is_string()) bad("a string"); break;
-    case Shape::kBool: if (!v.is_boolean()) bad("a boolean"); break;
-    case Shape::kNumber: if (!v.is_number()) bad("a number"); break;
-    case Shape::kInteger: if (!v.is_number_integer()) bad("an integer"); break;
-    case Shape::kArray: if (!v.is_array()) bad("an array"); break;
+    case Shape::kString:
+      if (!v.is_string()) bad("a string");
+      break;
+    case Shape::kBool:
+      if (!v.is_boolean()) bad("a boolean");
+      break;
+    case Shape::kNumber:
+      if (!v.is_number()) bad("a number");
+      break;
+    case Shape::kInteger:
+      if (!v.is_number_integer()) bad("an integer");
+      break;
+    case Shape::kArray:
+      if (!v.is_array()) bad("an array");
+      break;
     case Shape::kStrings:
-      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); })) bad("a list of strings");
+      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); }))
+        bad("a list of strings");
       break;
     case Shape::kSchema: ExpectSchema(v, p, errs); break;
     case Shape::kSchemas:
@@ -71,7 +95,8 @@ void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
           continue;
         }
         for (const char* k : {"rule", "message", "messageExpression", "reason", "fieldPath"}) {
-          if (const Json* f = Get(v[i], k); f && !f->is_string()) CheckKeyword(*f, Shape::kString, p.Index(i).Child(k), errs);
+          if (const Json* f = Get(v[i], k); f && !f->is_string())
+            CheckKeyword(*f, Shape::kString, p.Index(i).Child(k), errs);
         }
       }
       break;
@@ -79,22 +104,47 @@ void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
 }
 
 void CheckShape(const Json& s, const Path& p, ErrorList& errs) {
-  static const std::map<std::string, Shape> kKeywords = {
-      {"type", Shape::kString}, {"format", Shape::kString}, {"description", Shape::kString}, {"title", Shape::kString},
-      {"pattern", Shape::kString}, {"id", Shape::kString}, {"$schema", Shape::kString}, {"$ref", Shape::kString},
-      {"x-kubernetes-list-type", Shape::kString}, {"x-kubernetes-map-type", Shape::kString},
-      {"nullable", Shape::kBool}, {"exclusiveMaximum", Shape::kBool}, {"exclusiveMinimum", Shape::kBool},
-      {"uniqueItems", Shape::kBool}, {"x-kubernetes-embedded-resource", Shape::kBool},
-      {"x-kubernetes-int-or-string", Shape::kBool}, {"x-kubernetes-preserve-unknown-fields", Shape::kBool},
-      {"maximum", Shape::kNumber}, {"minimum", Shape::kNumber}, {"multipleOf", Shape::kNumber},
-      {"maxLength", Shape::kInteger}, {"minLength", Shape::kInteger}, {"maxItems", Shape::kInteger},
-      {"minItems", Shape::kInteger}, {"maxProperties", Shape::kInteger}, {"minProperties", Shape::kInteger},
-      {"required", Shape::kStrings}, {"x-kubernetes-list-map-keys", Shape::kStrings}, {"enum", Shape::kArray},
-      {"allOf", Shape::kSchemas}, {"anyOf", Shape::kSchemas}, {"oneOf", Shape::kSchemas}, {"not", Shape::kSchema},
-      {"properties", Shape::kSchemaMap}, {"patternProperties", Shape::kSchemaMap}, {"definitions", Shape::kSchemaMap},
-      {"items", Shape::kSchemaOrSchemas}, {"additionalProperties", Shape::kSchemaOrBool},
-      {"additionalItems", Shape::kSchemaOrBool}, {"dependencies", Shape::kDependencies},
-      {"x-kubernetes-validations", Shape::kRules}};
+  static const std::map<std::string, Shape> kKeywords = {{"type", Shape::kString},
+                                                         {"format", Shape::kString},
+                                                         {"description", Shape::kString},
+                                                         {"title", Shape::kString},
+                                                         {"pattern", Shape::kString},
+                                                         {"id", Shape::kString},
+                                                         {"$schema", Shape::kString},
+                                                         {"$ref", Shape::kString},
+                                                         {"x-kubernetes-list-type", Shape::kString},
+                                                         {"x-kubernetes-map-type", Shape::kString},
+                                                         {"nullable", Shape::kBool},
+                                                         {"exclusiveMaximum", Shape::kBool},
+                                                         {"exclusiveMinimum", Shape::kBool},
+                                                         {"uniqueItems", Shape::kBool},
+                                                         {"x-kubernetes-embedded-resource", Shape::kBool},
+                                                         {"x-kubernetes-int-or-string", Shape::kBool},
+                                                         {"x-kubernetes-preserve-unknown-fields", Shape::kBool},
+                                                         {"maximum", Shape::kNumber},
+                                                         {"minimum", Shape::kNumber},
+                                                         {"multipleOf", Shape::kNumber},
+                                                         {"maxLength", Shape::kInteger},
+                                                         {"minLength", Shape::kInteger},
+                                                         {"maxItems", Shape::kInteger},
+                                                         {"minItems", Shape::kInteger},
+                                                         {"maxProperties", Shape::kInteger},
+                                                         {"minProperties", Shape::kInteger},
+                                                         {"required", Shape::kStrings},
+                                                         {"x-kubernetes-list-map-keys", Shape::kStrings},
+                                                         {"enum", Shape::kArray},
+                                                         {"allOf", Shape::kSchemas},
+                                                         {"anyOf", Shape::kSchemas},
+                                                         {"oneOf", Shape::kSchemas},
+                                                         {"not", Shape::kSchema},
+                                                         {"properties", Shape::kSchemaMap},
+                                                         {"patternProperties", Shape::kSchemaMap},
+                                                         {"definitions", Shape::kSchemaMap},
+                                                         {"items", Shape::kSchemaOrSchemas},
+                                                         {"additionalProperties", Shape::kSchemaOrBool},
+                                                         {"additionalItems", Shape::kSchemaOrBool},
+                                                         {"dependencies", Shape::kDependencies},
+                                                         {"x-kubernetes-validations", Shape::kRules}};
   for (auto it = s.begin(); it != s.end(); ++it) {
     auto k = kKeywords.find(it.key());
     if (k != kKeywords.end() && !it->is_null()) CheckKeyword(*it, k->second, p.Child(it.key()), errs);
@@ -150,14 +200,18 @@ class OpenAPISchemaValidator {
     if (!s.is_object()) return;
     Standard(s, p, ctx);
     if (GetBool(s, "uniqueItems")) {
-      errs.push_back(validation::Forbidden(p.Child("uniqueItems"), "uniqueItems cannot be set to true since the runtime complexity becomes quadratic"));
+      errs.push_back(validation::Forbidden(
+          p.Child("uniqueItems"), "uniqueItems cannot be set to true since the runtime complexity becomes quadratic"));
     }
     const Json* props = GetSchema(s, "properties");
     if (const Json* ap = Get(s, "additionalProperties"); ap && (ap->is_boolean() || ap->is_object())) {
       if (props && !props->empty() && (ap->is_object() || !ap->get<bool>())) {
-        errs.push_back(validation::Forbidden(p.Child("additionalProperties"), "additionalProperties and properties are mutual exclusive"));
+        errs.push_back(validation::Forbidden(p.Child("additionalProperties"),
+                                             "additionalProperties and properties are mutual exclusive"));
       }
-      const Context sub = ctx.inside_resource_meta ? ctx.ForbidDefaults("inside additionalProperties applying to object metadata") : ctx;
+      const Context sub = ctx.inside_resource_meta
+                              ? ctx.ForbidDefaults("inside additionalProperties applying to object metadata")
+                              : ctx;
       if (ap->is_object()) Validate(*ap, p.Child("additionalProperties"), sub, false);
     }
     if (props) {
@@ -205,8 +259,13 @@ class OpenAPISchemaValidator {
       if (!ctx.disallow_defaults_reason.empty()) detail += " " + ctx.disallow_defaults_reason;
       errs.push_back(validation::Forbidden(p.Child("default"), detail));
     }
-    auto forbid = [&](const char* key, const char* detail) { errs.push_back(validation::Forbidden(p.Child(key), detail)); };
-    auto non_empty = [&](const char* key) { const Json* v = Get(s, key); return v && !(v->is_object() && v->empty()); };
+    auto forbid = [&](const char* key, const char* detail) {
+      errs.push_back(validation::Forbidden(p.Child(key), detail));
+    };
+    auto non_empty = [&](const char* key) {
+      const Json* v = Get(s, key);
+      return v && !(v->is_object() && v->empty());
+    };
     if (!GetString(s, "id").empty()) forbid("id", "id is not supported");
     if (Get(s, "additionalItems")) forbid("additionalItems", "additionalItems is not supported");
     if (non_empty("patternProperties")) forbid("patternProperties", "patternProperties is not supported");
@@ -217,14 +276,16 @@ class OpenAPISchemaValidator {
     if (const Json* items = Get(s, "items"); items && items->is_array() && !items->empty()) {
       forbid("items", "items must be a schema object and not an array");
     }
-    if (ctx.inside_resource_meta && IsEmbeddedResource(s)) forbid("x-kubernetes-embedded-resource", "must not be used inside of resource meta");
+    if (ctx.inside_resource_meta && IsEmbeddedResource(s))
+      forbid("x-kubernetes-embedded-resource", "must not be used inside of resource meta");
   }
 
   // x-kubernetes-preserve-unknown-fields, -map-type, -list-type and -list-map-keys.
   void Extensions(const Json& s, const Path& p) {
     const std::string type = GetString(s, "type");
     if (const Json* v = Get(s, "x-kubernetes-preserve-unknown-fields"); v && v->is_boolean() && !v->get<bool>()) {
-      errs.push_back(InvalidGo(p.Child("x-kubernetes-preserve-unknown-fields").String(), false, "must be true or undefined"));
+      errs.push_back(
+          InvalidGo(p.Child("x-kubernetes-preserve-unknown-fields").String(), false, "must be true or undefined"));
     }
     const Json* map_type = Get(s, "x-kubernetes-map-type");
     if (map_type) RequireType(type, "object", "must be object if x-kubernetes-map-type is specified", p);
@@ -245,7 +306,8 @@ class OpenAPISchemaValidator {
         errs.push_back(InvalidGo(p.Child("items").Child("x-kubernetes-list-type").String(), *item_list, detail));
       } else if (item_type == "object" && (!item_map || *item_map != "atomic")) {
         // Upstream reports the item's list type here, usually unset.
-        errs.push_back(InvalidGo(p.Child("items").Child("x-kubernetes-map-type").String(), item_list ? *item_list : Json(nullptr), detail));
+        errs.push_back(InvalidGo(p.Child("items").Child("x-kubernetes-map-type").String(),
+                                 item_list ? *item_list : Json(nullptr), detail));
       }
     }
     if (list_type && lt != "atomic" && lt != "set" && lt != "map") {
@@ -253,9 +315,11 @@ class OpenAPISchemaValidator {
     }
     const std::vector<std::string> keys = Strings(Get(s, "x-kubernetes-list-map-keys"));
     if (!keys.empty() && !list_type) {
-      errs.push_back(validation::Required(p.Child("x-kubernetes-list-type"), "must be map if x-kubernetes-list-map-keys is non-empty"));
+      errs.push_back(validation::Required(p.Child("x-kubernetes-list-type"),
+                                          "must be map if x-kubernetes-list-map-keys is non-empty"));
     } else if (!keys.empty() && lt != "map") {
-      errs.push_back(InvalidGo(p.Child("x-kubernetes-list-type").String(), *list_type, "must be map if x-kubernetes-list-map-keys is non-empty"));
+      errs.push_back(InvalidGo(p.Child("x-kubernetes-list-type").String(), *list_type,
+                               "must be map if x-kubernetes-list-map-keys is non-empty"));
     }
     if (lt == "map") ListMap(s, keys, p);
     if ((lt == "set" || lt == "map") && items) MapListKeysMapSet(*items, lt, keys, p);
@@ -271,17 +335,22 @@ class OpenAPISchemaValidator {
   }
 
   void ListMap(const Json& s, const std::vector<std::string>& keys, const Path& p) {
-    if (keys.empty()) errs.push_back(validation::Required(p.Child("x-kubernetes-list-map-keys"), "must not be empty if x-kubernetes-list-type is map"));
+    if (keys.empty())
+      errs.push_back(validation::Required(p.Child("x-kubernetes-list-map-keys"),
+                                          "must not be empty if x-kubernetes-list-type is map"));
     const Json* items = Get(s, "items");
-    if (!items) errs.push_back(validation::Required(p.Child("items"), "must have a schema if x-kubernetes-list-type is map"));
+    if (!items)
+      errs.push_back(validation::Required(p.Child("items"), "must have a schema if x-kubernetes-list-type is map"));
     if (items && !items->is_object()) {
-      errs.push_back(InvalidGo(p.Child("items").String(), *items, "must only have a single schema if x-kubernetes-list-type is map"));
+      errs.push_back(InvalidGo(p.Child("items").String(), *items,
+                               "must only have a single schema if x-kubernetes-list-type is map"));
       return;
     }
     if (!items) return;
     const std::string item_type = GetString(*items, "type");
     if (item_type != "object") {
-      errs.push_back(InvalidGo(p.Child("items").Child("type").String(), item_type, "must be object if parent array's x-kubernetes-list-type is map"));
+      errs.push_back(InvalidGo(p.Child("items").Child("type").String(), item_type,
+                               "must be object if parent array's x-kubernetes-list-type is map"));
       return;
     }
     const std::string keys_field = p.Child("x-kubernetes-list-map-keys").String();
@@ -294,10 +363,12 @@ class OpenAPISchemaValidator {
                                    "must be a scalar type if parent array's x-kubernetes-list-type is map"));
         }
       } else {
-        errs.push_back({validation::ErrorType::kInvalid, keys_field, GoStrings(keys), "entries must all be names of item properties", true});
+        errs.push_back({validation::ErrorType::kInvalid, keys_field, GoStrings(keys),
+                        "entries must all be names of item properties", true});
       }
       if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
-        errs.push_back({validation::ErrorType::kInvalid, keys_field, GoStrings(keys), "must not contain duplicate entries", true});
+        errs.push_back(
+            {validation::ErrorType::kInvalid, keys_field, GoStrings(keys), "must not contain duplicate entries", true});
       }
       seen.push_back(k);
     }
@@ -305,9 +376,11 @@ class OpenAPISchemaValidator {
 
   // validateMapListKeysMapSet: set and map items are not nullable; map keys are
   // required or defaulted, and not nullable.
-  void MapListKeysMapSet(const Json& items, const std::string& lt, const std::vector<std::string>& keys, const Path& p) {
+  void MapListKeysMapSet(const Json& items, const std::string& lt, const std::vector<std::string>& keys,
+                         const Path& p) {
     if (IsNullable(items)) {
-      errs.push_back(validation::Forbidden(p.Child("items").Child("nullable"), "cannot be nullable when x-kubernetes-list-type is " + lt));
+      errs.push_back(validation::Forbidden(p.Child("items").Child("nullable"),
+                                           "cannot be nullable when x-kubernetes-list-type is " + lt));
     }
     if (lt != "map") return;
     const std::vector<std::string> required = Strings(Get(items, "required"));
@@ -316,10 +389,13 @@ class OpenAPISchemaValidator {
       if (!prop) continue;
       const Path at = p.Child("items").Child("properties").Key(k);
       if (std::find(required.begin(), required.end(), k) == required.end() && !DefaultValue(*prop)) {
-        errs.push_back(validation::Required(at.Child("default"), "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"));
+        errs.push_back(validation::Required(
+            at.Child("default"),
+            "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"));
       }
       if (IsNullable(*prop)) {
-        errs.push_back(validation::Forbidden(at.Child("nullable"), "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"));
+        errs.push_back(validation::Forbidden(
+            at.Child("nullable"), "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"));
       }
     }
   }
@@ -328,11 +404,13 @@ class OpenAPISchemaValidator {
   void ValidationRules(const Json& s, const Path& p) {
     const Json* rules = Get(s, "x-kubernetes-validations");
     if (!rules || !rules->is_array()) return;
-    static const std::vector<std::string> kReasons = {"FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"};
+    static const std::vector<std::string> kReasons = {"FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid",
+                                                      "FieldValueRequired"};
     for (size_t i = 0; i < rules->size(); ++i) {
       const Json& r = (*rules)[i];
       const Path at = p.Child("x-kubernetes-validations").Index(i);
-      const std::string rule = Trim(GetString(r, "rule")), raw_message = GetString(r, "message"), message = Trim(raw_message);
+      const std::string rule = Trim(GetString(r, "rule")), raw_message = GetString(r, "message"),
+                        message = Trim(raw_message);
       if (rule.empty()) {
         errs.push_back(validation::Required(at.Child("rule"), "rule is not specified"));
       } else if (!raw_message.empty() && message.empty()) {
@@ -340,19 +418,23 @@ class OpenAPISchemaValidator {
       } else if (HasNewlines(message)) {
         errs.push_back(InvalidGo(at.Child("message").String(), raw_message, "message must not contain line breaks"));
       } else if (HasNewlines(rule) && message.empty()) {
-        errs.push_back(validation::Required(at.Child("message"), "message must be specified if rule contains line breaks"));
+        errs.push_back(
+            validation::Required(at.Child("message"), "message must be specified if rule contains line breaks"));
       }
       const std::string expr = GetString(r, "messageExpression");
       if (!expr.empty() && Trim(expr).empty()) {
-        errs.push_back(validation::Required(at.Child("messageExpression"), "messageExpression must be non-empty if specified"));
+        errs.push_back(
+            validation::Required(at.Child("messageExpression"), "messageExpression must be non-empty if specified"));
       }
-      if (const Json* reason = Get(r, "reason"); reason && reason->is_string() &&
-                                                 std::find(kReasons.begin(), kReasons.end(), reason->get<std::string>()) == kReasons.end()) {
+      if (const Json* reason = Get(r, "reason");
+          reason && reason->is_string() &&
+          std::find(kReasons.begin(), kReasons.end(), reason->get<std::string>()) == kReasons.end()) {
         errs.push_back(validation::NotSupported(at.Child("reason"), *reason, kReasons));
       }
       const std::string field_path = GetString(r, "fieldPath");
       if (!field_path.empty() && Trim(field_path).empty()) {
-        errs.push_back(InvalidGo(at.Child("fieldPath").String(), field_path, "fieldPath must be non-empty if specified"));
+        errs.push_back(
+            InvalidGo(at.Child("fieldPath").String(), field_path, "fieldPath must be non-empty if specified"));
       }
       if (HasNewlines(field_path)) {
         errs.push_back(InvalidGo(at.Child("fieldPath").String(), field_path, "fieldPath must not contain line breaks"));
@@ -371,7 +453,8 @@ validation::ErrorList ValidateSchema(const Json& schema, const validation::Path&
   }
   CheckShape(schema, path, errs);
   if (!errs.empty()) return errs;
-  if (IsNullable(schema)) errs.push_back(validation::Forbidden(path.Child("nullable"), "nullable cannot be true at the root"));
+  if (IsNullable(schema))
+    errs.push_back(validation::Forbidden(path.Child("nullable"), "nullable cannot be true at the root"));
   const std::string conversion_error = NewStructuralError(schema);
   if (conversion_error.empty()) {
     ErrorList structural = ValidateStructural(schema, path);

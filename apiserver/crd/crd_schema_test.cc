@@ -34,7 +34,8 @@ TEST(CheckStructuralTest, Table) {
         "anyOf[0].properties[bar].type: Forbidden: must be empty to be structural",
         "properties[bar]: Required value: because it is defined in anyOf[0].properties[bar]",
         "properties[foo].type: Required value: must not be empty for specified object fields",
-        "properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified",
+        "properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is "
+        "implicitly specified",
         "type: Required value: must not be empty at the root"}},
       {"docs structural counterpart of example 3",
        R"({"type":"object","description":"foo bar object","properties":{"foo":{"type":"string","pattern":"abc"},
@@ -43,13 +44,13 @@ TEST(CheckStructuralTest, Table) {
        {}},
       {"docs non-structural example 2: items only inside allOf",
        R"({"type":"array","allOf":[{"items":{"properties":{"foo":{}}}}]})",
-       {"items: Required value: because it is defined in allOf[0].items",
-        "items: Required value: must be specified",
+       {"items: Required value: because it is defined in allOf[0].items", "items: Required value: must be specified",
         "type: Invalid value: \"array\": must be object at the root"}},
       {"fields inside allOf must be specified outside",
        R"({"type":"object","properties":{"l":{"type":"array","items":{"type":"object"}}},
            "allOf":[{"properties":{"l":{"items":{"properties":{"foo":{}}}}}}]})",
-       {"properties[l].items.properties[foo]: Required value: because it is defined in allOf[0].properties[l].items.properties[foo]"}},
+       {"properties[l].items.properties[foo]: Required value: because it is defined in "
+        "allOf[0].properties[l].items.properties[foo]"}},
       {"array without items",
        R"({"type":"object","properties":{"tags":{"type":"array"}}})",
        {"properties[tags].items: Required value: must be specified"}},
@@ -70,14 +71,16 @@ TEST(CheckStructuralTest, Table) {
        {"nullable: Forbidden: nullable cannot be true at the root"}},
       {"uniqueItems",
        R"({"type":"object","properties":{"tags":{"type":"array","items":{"type":"string"},"uniqueItems":true}}})",
-       {"properties[tags].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"}},
+       {"properties[tags].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity "
+        "becomes quadratic"}},
       {"additionalProperties next to properties",
        R"({"type":"object","properties":{"spec":{"type":"object","properties":{"a":{"type":"string"}},
             "additionalProperties":{"type":"string"}}}})",
        {"properties[spec].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive"}},
       {"unknown type",
        R"({"type":"object","properties":{"a":{"type":"strin"}}})",
-       {"properties[a].type: Unsupported value: \"strin\": supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""}},
+       {"properties[a].type: Unsupported value: \"strin\": supported values: \"array\", \"boolean\", \"integer\", "
+        "\"number\", \"object\", \"string\""}},
       {"metadata may restrict name only",
        R"({"type":"object","properties":{"metadata":{"type":"object","properties":{"name":{"type":"string","maxLength":20}}}}})",
        {}},
@@ -86,7 +89,8 @@ TEST(CheckStructuralTest, Table) {
        {"properties[metadata].default: Forbidden: must not be set in top-level metadata"}},
       {"default with unknown fields",
        R"({"type":"object","properties":{"spec":{"type":"object","properties":{"a":{"type":"string"}},"default":{"a":"x","b":"y"}}}})",
-       {"properties[spec].default: Invalid value: map[string]interface {}{\"a\":\"x\", \"b\":\"y\"}: must not have unknown fields"}},
+       {"properties[spec].default: Invalid value: map[string]interface {}{\"a\":\"x\", \"b\":\"y\"}: must not have "
+        "unknown fields"}},
       {"default that does not validate",
        R"({"type":"object","properties":{"replicas":{"type":"integer","maximum":10,"default":20},
             "name":{"type":"integer","default":"x"}}})",
@@ -99,28 +103,34 @@ TEST(CheckStructuralTest, Table) {
        {}},
       {"int-or-string with preserve-unknown-fields",
        R"({"type":"object","properties":{"a":{"x-kubernetes-int-or-string":true,"x-kubernetes-preserve-unknown-fields":true}}})",
-       {"properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true"}},
+       {"properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if "
+        "x-kubernetes-int-or-string is true"}},
       {"embedded resource needs type object",
        R"({"type":"object","properties":{"foo":{"x-kubernetes-embedded-resource":true,"x-kubernetes-preserve-unknown-fields":true}}})",
        {"properties[foo].type: Required value: must be object if x-kubernetes-embedded-resource is true"}},
       {"embedded resource without fields or preserve",
        R"({"type":"object","properties":{"foo":{"type":"object","x-kubernetes-embedded-resource":true}}})",
-       {"properties[foo].properties: Required value: must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields"}},
+       {"properties[foo].properties: Required value: must not be empty if x-kubernetes-embedded-resource is true "
+        "without x-kubernetes-preserve-unknown-fields"}},
       {"list-type map without keys",
        R"({"type":"object","properties":{"ports":{"type":"array","x-kubernetes-list-type":"map",
             "items":{"type":"object","properties":{"name":{"type":"string"}}}}}})",
-       {"properties[ports].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"}},
+       {"properties[ports].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is "
+        "map"}},
       {"list-map key neither required nor defaulted",
        R"({"type":"object","properties":{"ports":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name","missing"],
             "items":{"type":"object","properties":{"name":{"type":"string"}}}}}})",
-       {"properties[ports].x-kubernetes-list-map-keys: Invalid value: []string{\"name\", \"missing\"}: entries must all be names of item properties",
-        "properties[ports].items.properties[name].default: Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"}},
+       {"properties[ports].x-kubernetes-list-map-keys: Invalid value: []string{\"name\", \"missing\"}: entries must "
+        "all be names of item properties",
+        "properties[ports].items.properties[name].default: Required value: this property is in "
+        "x-kubernetes-list-map-keys, so it must have a default or be a required property"}},
       {"list-type on a non-array",
        R"({"type":"object","properties":{"a":{"type":"string","x-kubernetes-list-type":"set"}}})",
        {"properties[a].type: Invalid value: \"string\": must be array if x-kubernetes-list-type is specified"}},
       {"unknown list-type",
        R"({"type":"object","properties":{"a":{"type":"array","items":{"type":"string"},"x-kubernetes-list-type":"bag"}}})",
-       {"properties[a].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", \"map\""}},
+       {"properties[a].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", "
+        "\"map\""}},
       {"validation rule without rule",
        R"({"type":"object","x-kubernetes-validations":[{"message":"x"}]})",
        {"x-kubernetes-validations[0].rule: Required value: rule is not specified"}},
@@ -136,13 +146,16 @@ TEST(CheckStructuralTest, Table) {
 TEST(CheckStructuralTest, InvalidPatternIsReported) {
   auto errs = Errors(Json::parse(R"({"type":"object","properties":{"a":{"type":"string","pattern":"(abc"}}})"));
   ASSERT_EQ(errs.size(), 1u);
-  EXPECT_EQ(errs[0].rfind("properties[a].pattern: Invalid value: \"(abc\": must be a valid regular expression, but isn't: ", 0), 0u)
+  EXPECT_EQ(errs[0].rfind(
+                "properties[a].pattern: Invalid value: \"(abc\": must be a valid regular expression, but isn't: ", 0),
+            0u)
       << errs[0];
 }
 
 TEST(CheckStructuralTest, PathsArePrefixedByTheCaller) {
   EXPECT_EQ(Errors(Json::parse(R"({"properties":{}})"), "spec.versions[0].schema.openAPIV3Schema"),
-            std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.type: Required value: must not be empty at the root"});
+            std::vector<std::string>{
+                "spec.versions[0].schema.openAPIV3Schema.type: Required value: must not be empty at the root"});
 }
 
 TEST(CheckStructuralTest, StatusCarriesCauses) {

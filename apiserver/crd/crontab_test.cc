@@ -30,7 +30,8 @@ validation::ErrorList Admit(Json& obj, std::vector<std::string>* unknown = nullp
 TEST(CronTabTest, SchemaIsStructural) { EXPECT_TRUE(CheckStructural(kSchema).ok()); }
 
 TEST(CronTabTest, InvalidObjectIsRejectedWithUpstreamMessages) {
-  Json obj = Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
+  Json obj =
+      Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
       "spec":{"cronSpec":"* * * *","image":"my-awesome-cron-image","replicas":15}})");
   const auto errs = Admit(obj);
   const Status s = validation::NewInvalid("CronTab.stable.example.com", "my-new-cron-object", errs);
@@ -43,13 +44,15 @@ TEST(CronTabTest, InvalidObjectIsRejectedWithUpstreamMessages) {
 }
 
 TEST(CronTabTest, ValidObjectIsAccepted) {
-  Json obj = Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
+  Json obj =
+      Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
       "spec":{"cronSpec":"* * * * */5","image":"my-awesome-cron-image","replicas":5}})");
   EXPECT_TRUE(Admit(obj).empty());
 }
 
 TEST(CronTabTest, UnknownFieldIsPrunedAndReported) {
-  Json obj = Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
+  Json obj =
+      Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
       "spec":{"cronSpec":"* * * * */5","image":"my-awesome-cron-image","someRandomField":42}})");
   std::vector<std::string> unknown;
   EXPECT_TRUE(Admit(obj, &unknown).empty());
@@ -58,7 +61,8 @@ TEST(CronTabTest, UnknownFieldIsPrunedAndReported) {
 }
 
 TEST(CronTabTest, DefaultsAreAppliedBeforeValidation) {
-  Json obj = Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
+  Json obj =
+      Json::parse(R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my-new-cron-object"},
       "spec":{"image":"my-awesome-cron-image"}})");
   EXPECT_TRUE(Admit(obj).empty());
   EXPECT_EQ(obj["spec"], Json::parse(R"({"cronSpec":"5 0 * * *","image":"my-awesome-cron-image","replicas":1})"));

@@ -74,8 +74,8 @@ void CheckDefaults(const Json& s, const validation::Path& path, bool root, bool 
   if (const Json* items = GetSchema(s, "items")) CheckDefaults(*items, path.Child("items"), false, inside_meta, errs);
   if (const Json* props = GetSchema(s, "properties")) {
     for (auto it = props->begin(); it != props->end(); ++it) {
-      CheckDefaults(*it, path.Child("properties").Key(it.key()), false, inside_meta || (embedded && IsMetaField(it.key())),
-                    errs);
+      CheckDefaults(*it, path.Child("properties").Key(it.key()), false,
+                    inside_meta || (embedded && IsMetaField(it.key())), errs);
     }
   }
 }

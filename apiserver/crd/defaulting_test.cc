@@ -45,8 +45,8 @@ TEST(ApplyDefaultsTest, Table) {
        R"({"type":"object","properties":{"m":{"type":"object","additionalProperties":{"type":"object",
             "properties":{"p":{"type":"integer","default":80}}}}}})",
        R"({"m":{"a":{},"b":null}})", R"({"m":{"a":{"p":80},"b":null}})"},
-      {"default: null is no default",
-       R"({"type":"object","properties":{"a":{"type":"string","default":null}}})", R"({})", R"({})"},
+      {"default: null is no default", R"({"type":"object","properties":{"a":{"type":"string","default":null}}})",
+       R"({})", R"({})"},
   };
   for (const auto& c : cases) {
     Json obj = Json::parse(c.in);
@@ -72,7 +72,8 @@ TEST(ValidateDefaultsTest, CronTabDefaultsAreValid) {
 }
 
 TEST(ValidateDefaultsTest, EmbeddedKindMustBeAString) {
-  const Json schema = Json::parse(R"({"type":"object","properties":{"t":{"type":"object","x-kubernetes-embedded-resource":true,
+  const Json schema =
+      Json::parse(R"({"type":"object","properties":{"t":{"type":"object","x-kubernetes-embedded-resource":true,
       "x-kubernetes-preserve-unknown-fields":true,"default":{"kind":5}}}})");
   auto errs = ValidateDefaults(schema, validation::Path());
   ASSERT_EQ(errs.size(), 1u);

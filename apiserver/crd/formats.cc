@@ -145,9 +145,9 @@ bool IsHostname(const std::string& s) {
       mapped += 'a';  // the first byte of a multi-byte rune stands for the rune
     }
   }
-  static const std::regex kPattern = Re(
-      "(?:[a-zA-Z0-9$+<=>^`|~](?:-?[a-zA-Z0-9$+<=>^`|~]{0,62})?)|"
-      "(?:(?:[a-zA-Z0-9$+<=>^`|~](?:[a-zA-Z0-9$+<=>^`|~-]{0,61}[a-zA-Z0-9$+<=>^`|~])?)\\.)+[a-zA-Z]{2,63}");
+  static const std::regex kPattern =
+      Re("(?:[a-zA-Z0-9$+<=>^`|~](?:-?[a-zA-Z0-9$+<=>^`|~]{0,62})?)|"
+         "(?:(?:[a-zA-Z0-9$+<=>^`|~](?:[a-zA-Z0-9$+<=>^`|~-]{0,61}[a-zA-Z0-9$+<=>^`|~])?)\\.)+[a-zA-Z]{2,63}");
   if (!std::regex_match(mapped, kPattern)) return false;
   size_t start = 0;
   while (true) {
@@ -239,7 +239,8 @@ bool IsRequestURI(const std::string& s) {
       host = host.substr(0, colon);
     }
     for (char c : host) {
-      const bool allowed = IsAlpha(c) || IsDigit(c) || In("-._~!$&'()*+,;=%\"<>", c) || static_cast<unsigned char>(c) >= 0x80;
+      const bool allowed =
+          IsAlpha(c) || IsDigit(c) || In("-._~!$&'()*+,;=%\"<>", c) || static_cast<unsigned char>(c) >= 0x80;
       if (!allowed) return false;
     }
     if (!port.empty() && !std::all_of(port.begin() + 1, port.end(), IsDigit)) return false;
@@ -254,7 +255,8 @@ bool IsISBN(const std::string& in, int version) {  // govalidator.IsISBN
     if (c != '-' && !In(" \t\n\f\r\v", c)) s += c;
   }
   if (version == 10) {
-    if (s.size() != 10 || !std::all_of(s.begin(), s.begin() + 9, IsDigit) || !(IsDigit(s[9]) || s[9] == 'X')) return false;
+    if (s.size() != 10 || !std::all_of(s.begin(), s.begin() + 9, IsDigit) || !(IsDigit(s[9]) || s[9] == 'X'))
+      return false;
     int sum = 0;
     for (int i = 0; i < 9; ++i) sum += (i + 1) * (s[i] - '0');
     sum += 10 * (s[9] == 'X' ? 10 : s[9] - '0');
@@ -274,9 +276,9 @@ bool IsCreditCard(const std::string& in) {  // govalidator.IsCreditCard
   for (char c : in) {
     if (IsDigit(c)) d += c;
   }
-  static const std::regex kCard = Re(
-      "4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|"
-      "3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\\d{3})\\d{11}");
+  static const std::regex kCard =
+      Re("4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|"
+         "3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\\d{3})\\d{11}");
   if (d.size() > 19 || !std::regex_match(d, kCard)) return false;
   int sum = 0;
   bool dbl = false;
@@ -324,8 +326,9 @@ bool IsDuration(const std::string& in) {
     if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
     if (s == "0") return true;
     if (s.empty()) return false;
-    static const std::pair<const char*, long double> kUnits[] = {
-        {"ns", 1}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 6e10}, {"h", 3.6e12}};
+    static const std::pair<const char*, long double> kUnits[] = {{"ns", 1},          {"us", 1e3},  {"\xC2\xB5s", 1e3},
+                                                                 {"\xCE\xBCs", 1e3}, {"ms", 1e6},  {"s", 1e9},
+                                                                 {"m", 6e10},        {"h", 3.6e12}};
     long double total = 0;
     while (!s.empty()) {
       size_t i = 0, digits = 0;
@@ -338,7 +341,8 @@ bool IsDuration(const std::string& in) {
       size_t j = i;
       while (j < s.size() && s[j] != '.' && !IsDigit(s[j])) ++j;
       const std::string_view unit = s.substr(i, j - i);
-      const auto* u = std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& k) { return unit == k.first; });
+      const auto* u =
+          std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& k) { return unit == k.first; });
       if (u == std::end(kUnits)) return false;
       total += value * u->second;
       if (total > 9.223372036854775807e18L) return false;
@@ -348,8 +352,8 @@ bool IsDuration(const std::string& in) {
   };
   if (go_parse(in)) return true;
   // strfmt's fallback: any "<digits> <unit>" match with a known unit word.
-  static const char* kExact[] = {"ns", "nano", "us", "\xC2\xB5s", "micro", "ms", "milli", "s", "sec", "m", "min",
-                                 "h", "hr", "hour", "d", "day", "w", "wk", "week"};
+  static const char* kExact[] = {"ns",  "nano", "us", "\xC2\xB5s", "micro", "ms",  "milli", "s",  "sec", "m",
+                                 "min", "h",    "hr", "hour",      "d",     "day", "w",     "wk", "week"};
   static const char* kPrefixes[] = {"nano", "micro", "milli", "sec", "min", "hour", "day", "week"};
   bool ok = false;
   for (size_t i = 0; i < in.size();) {
@@ -394,10 +398,10 @@ bool IsCIDR(const std::string& s) {
 }
 
 bool IsCheckedFormat(std::string_view format) {
-  static const char* kFormats[] = {"bsonobjectid", "uri",      "email",  "hostname",   "ipv4",     "ipv6",
-                                   "cidr",         "mac",      "uuid",   "uuid3",      "uuid4",    "uuid5",
-                                   "isbn",         "isbn10",   "isbn13", "creditcard", "ssn",      "hexcolor",
-                                   "rgbcolor",     "byte",     "password", "date",     "duration", "datetime"};
+  static const char* kFormats[] = {"bsonobjectid", "uri",    "email",    "hostname",   "ipv4",     "ipv6",
+                                   "cidr",         "mac",    "uuid",     "uuid3",      "uuid4",    "uuid5",
+                                   "isbn",         "isbn10", "isbn13",   "creditcard", "ssn",      "hexcolor",
+                                   "rgbcolor",     "byte",   "password", "date",       "duration", "datetime"};
   const std::string name = Normalize(format);
   return std::any_of(std::begin(kFormats), std::end(kFormats), [&](const char* f) { return name == f; });
 }

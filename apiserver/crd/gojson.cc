@@ -90,7 +90,8 @@ std::string MarshalGoFloat(double f) {
     auto r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
     std::string s(buf, r.ptr);
     // Go writes e-07 as e-7.
-    if (s.size() >= 4 && s[s.size() - 4] == 'e' && s[s.size() - 3] == '-' && s[s.size() - 2] == '0') s.erase(s.size() - 2, 1);
+    if (s.size() >= 4 && s[s.size() - 4] == 'e' && s[s.size() - 3] == '-' && s[s.size() - 2] == '0')
+      s.erase(s.size() - 2, 1);
     return s;
   }
   auto r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::fixed);

@@ -9,8 +9,8 @@
 namespace kubes::crd {
 namespace {
 
-constexpr size_t kMaxRepeat = 1000;          // Go's regexp/syntax limit for {n,m}
-constexpr double kMaxAutomatonSize = 10000;  // estimated states; keeps compile and match cheap
+constexpr size_t kMaxRepeat = 1000;         // Go's regexp/syntax limit for {n,m}
+constexpr double kMaxAutomatonSize = 2000;  // estimated states: matching costs this much per character
 constexpr size_t kMaxNesting = 200;
 constexpr size_t kCacheSize = 512;
 

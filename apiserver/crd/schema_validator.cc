@@ -27,11 +27,11 @@ struct OpenAPIError {
       : code(c), name(std::move(n)), message(std::move(m)), value(std::move(v)) {}
 
   Code code;
-  std::string name;      // Validation.Name: the value's path in the body
+  std::string name;  // Validation.Name: the value's path in the body
   std::string message;
-  Json value;            // Validation.Value; null when unset
-  int64_t valid = -1;    // Validation.Valid for the length and count limits
-  Json values;           // Validation.Values for enums
+  Json value;          // Validation.Value; null when unset
+  int64_t valid = -1;  // Validation.Valid for the length and count limits
+  Json values;         // Validation.Values for enums
 };
 
 struct Result {
@@ -60,7 +60,8 @@ Result Fail(OpenAPIError e) {
 const std::string kIn = " in body ";
 
 OpenAPIError InvalidType(const std::string& path, const std::string& type, const std::string& value) {
-  return {OpenAPIError::kInvalidType, path, path + kIn + "must be of type " + type + ": " + gostrings::Quote(value), value};
+  return {OpenAPIError::kInvalidType, path, path + kIn + "must be of type " + type + ": " + gostrings::Quote(value),
+          value};
 }
 
 OpenAPIError Composite(std::string message) { return {OpenAPIError::kComposite, "", std::move(message)}; }
@@ -114,7 +115,8 @@ class Validator {
     if (kind == GoKind::kString) run(ValidateString(*s, path, data.get_ref<const std::string&>()));
     if (kind == GoKind::kString && IsCheckedFormat(format)) {
       Result f;
-      if (!FormatValidates(format, data.get_ref<const std::string&>())) f = Fail(InvalidType(path, format, data.get<std::string>()));
+      if (!FormatValidates(format, data.get_ref<const std::string&>()))
+        f = Fail(InvalidType(path, format, data.get<std::string>()));
       run(f);
     }
     if (kind == GoKind::kInt64 || kind == GoKind::kFloat64) run(ValidateNumber(*s, path, data));
@@ -216,7 +218,8 @@ class Validator {
         if (validated == 0 && (!best || results.back().match_count > best->match_count)) best = &results.back();
       }
       if (validated != 1) {
-        const std::string more = validated == 0 ? "Found none valid" : "Found " + std::to_string(validated) + " valid alternatives";
+        const std::string more =
+            validated == 0 ? "Found none valid" : "Found " + std::to_string(validated) + " valid alternatives";
         main.Add(Composite(quoted + " must validate one and only one schema (oneOf). " + more));
         if (best) main.Merge(*best);
       } else if (first_success) {
@@ -231,7 +234,8 @@ class Validator {
         main.Merge(r);
       }
       if (validated != all.size()) {
-        main.Add(Composite(quoted + " must validate all the schemas (allOf)" + (validated == 0 ? ". None validated" : "")));
+        main.Add(
+            Composite(quoted + " must validate all the schemas (allOf)" + (validated == 0 ? ". None validated" : "")));
       }
     }
     if (const Json* no = GetSchema(s, "not"); no && Validate(no, path, data).ok()) {
@@ -246,7 +250,8 @@ class Validator {
     int64_t runes = 0;
     for (std::string_view rest = data; !rest.empty(); ++runes) rest.remove_prefix(gostrings::DecodeRune(rest).size);
     if (auto max = GetInt(s, "maxLength"); max && runes > *max) {
-      OpenAPIError e{OpenAPIError::kTooLong, path, path + kIn + "should be at most " + std::to_string(*max) + " chars long", data};
+      OpenAPIError e{OpenAPIError::kTooLong, path,
+                     path + kIn + "should be at most " + std::to_string(*max) + " chars long", data};
       e.valid = *max;
       return Fail(e);
     }
@@ -256,7 +261,9 @@ class Validator {
     if (const std::string pattern = GetString(s, "pattern"); !pattern.empty()) {
       std::string error;
       auto re = CompilePattern(pattern, &error);
-      if (!re) return Fail(Other(path, path + kIn + "should match '" + pattern + ", but pattern is invalid: " + error + "'", data));
+      if (!re)
+        return Fail(
+            Other(path, path + kIn + "should match '" + pattern + ", but pattern is invalid: " + error + "'", data));
       if (!PatternMatches(*re, data)) return Fail(Other(path, path + kIn + "should match '" + pattern + "'", data));
     }
     return {};
@@ -271,14 +278,16 @@ class Validator {
       if (is_int) {
         const int64_t f = GoInt64(*factor), v = data.get<int64_t>();
         if (f <= 0) {
-          multiple.Add(Other(path, "factor MultipleOf declared for " + path + " must be positive: " + std::to_string(f), f));
+          multiple.Add(
+              Other(path, "factor MultipleOf declared for " + path + " must be positive: " + std::to_string(f), f));
         } else if ((v / f) * f != v) {
           multiple.Add(Other(path, path + kIn + "should be a multiple of " + std::to_string(f), data));
         }
       } else {
         const double f = *factor, v = AsFloat64(data);
         if (f <= 0) {
-          multiple.Add(Other(path, "factor MultipleOf declared for " + path + " must be positive: " + FormatGoFloat(f), f));
+          multiple.Add(
+              Other(path, "factor MultipleOf declared for " + path + " must be positive: " + FormatGoFloat(f), f));
         } else if (!IsJSONInteger(f < 1 ? 1 / f * v : v / f)) {
           multiple.Add(Other(path, path + kIn + "should be a multiple of " + FormatGoFloat(f), data));
         }
@@ -326,7 +335,8 @@ class Validator {
       r.Add(Other(path, path + kIn + "should have at least " + std::to_string(*min) + " items", size));
     }
     if (auto max = GetInt(s, "maxItems"); max && size > *max) {
-      OpenAPIError e{OpenAPIError::kMaxItems, path, path + kIn + "should have at most " + std::to_string(*max) + " items", size};
+      OpenAPIError e{OpenAPIError::kMaxItems, path,
+                     path + kIn + "should have at most " + std::to_string(*max) + " items", size};
       e.valid = *max;
       r.Add(e);
     }
@@ -350,12 +360,14 @@ class Validator {
     if (ek == GoKind::kNull || dk == GoKind::kNull) return false;
     const bool numeric = dk == GoKind::kInt64 || dk == GoKind::kFloat64;
     if (ek == GoKind::kInt64 && numeric) return AsInt64(data) == e.get<int64_t>();
-    if (ek == GoKind::kFloat64 && numeric) return (dk == GoKind::kInt64 ? static_cast<double>(data.get<int64_t>()) : AsFloat64(data)) == AsFloat64(e);
+    if (ek == GoKind::kFloat64 && numeric)
+      return (dk == GoKind::kInt64 ? static_cast<double>(data.get<int64_t>()) : AsFloat64(data)) == AsFloat64(e);
     if (ek == GoKind::kString && dk == GoKind::kInt64) {
       // Go converts an integer to the string holding that code point.
       const int64_t r = data.get<int64_t>();
       std::string conv;
-      gostrings::AppendRune(conv, (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) ? gostrings::kRuneError : static_cast<char32_t>(r));
+      gostrings::AppendRune(conv, (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) ? gostrings::kRuneError
+                                                                                          : static_cast<char32_t>(r));
       return conv == e.get_ref<const std::string&>();
     }
     return dk == ek && DeepEqual(data, e);
@@ -380,14 +392,16 @@ class Validator {
       r.Add(Other(path, path + kIn + "should have at least " + std::to_string(*min) + " properties", keys));
     }
     if (auto max = GetInt(s, "maxProperties"); max && keys > *max) {
-      OpenAPIError e{OpenAPIError::kTooManyProperties, path, path + kIn + "should have at most " + std::to_string(*max) + " properties", keys};
+      OpenAPIError e{OpenAPIError::kTooManyProperties, path,
+                     path + kIn + "should have at most " + std::to_string(*max) + " properties", keys};
       e.valid = *max;
       r.Add(e);
     }
     const Json* additional = Get(s, "additionalProperties");
     if (additional && additional->is_boolean() && !additional->get<bool>()) {
       for (auto it = data.begin(); it != data.end(); ++it) {
-        if (!Property(s, it.key())) r.Add(Other(path, path + "." + it.key() + kIn + "is a forbidden property", it.key()));
+        if (!Property(s, it.key()))
+          r.Add(Other(path, path + "." + it.key() + kIn + "is a forbidden property", it.key()));
       }
     } else if (const Json* schema = AdditionalPropertiesSchema(s)) {
       for (auto it = data.begin(); it != data.end(); ++it) {
@@ -449,7 +463,8 @@ void ToFieldErrors(const Result& result, const validation::Path& base, validatio
                                                 EnumStrings(e.values)));
         break;
       case OpenAPIError::kTooLong:
-        errs.push_back({validation::ErrorType::kTooLong, field, nullptr, "may not be more than " + std::to_string(e.valid) + " bytes"});
+        errs.push_back({validation::ErrorType::kTooLong, field, nullptr,
+                        "may not be more than " + std::to_string(e.valid) + " bytes"});
         break;
       case OpenAPIError::kMaxItems:
       case OpenAPIError::kTooManyProperties:

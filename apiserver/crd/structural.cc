@@ -18,13 +18,41 @@ enum class Level { kRoot, kItem, kField };
 // Whether a keyword holds a value that upstream's Structural keeps (as opposed to Go's
 // zero value, or a keyword Structural does not model such as example or externalDocs).
 bool IsSet(const std::string& key, const Json& v) {
-  static const std::set<std::string> kStructuralKeys = {
-      "items", "properties", "additionalProperties", "description", "type", "title", "default", "nullable",
-      "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string",
-      "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-map-type", "x-kubernetes-validations",
-      "format", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
-      "maxItems", "minItems", "uniqueItems", "multipleOf", "enum", "maxProperties", "minProperties", "required",
-      "allOf", "oneOf", "anyOf", "not"};
+  static const std::set<std::string> kStructuralKeys = {"items",
+                                                        "properties",
+                                                        "additionalProperties",
+                                                        "description",
+                                                        "type",
+                                                        "title",
+                                                        "default",
+                                                        "nullable",
+                                                        "x-kubernetes-preserve-unknown-fields",
+                                                        "x-kubernetes-embedded-resource",
+                                                        "x-kubernetes-int-or-string",
+                                                        "x-kubernetes-list-map-keys",
+                                                        "x-kubernetes-list-type",
+                                                        "x-kubernetes-map-type",
+                                                        "x-kubernetes-validations",
+                                                        "format",
+                                                        "maximum",
+                                                        "exclusiveMaximum",
+                                                        "minimum",
+                                                        "exclusiveMinimum",
+                                                        "maxLength",
+                                                        "minLength",
+                                                        "pattern",
+                                                        "maxItems",
+                                                        "minItems",
+                                                        "uniqueItems",
+                                                        "multipleOf",
+                                                        "enum",
+                                                        "maxProperties",
+                                                        "minProperties",
+                                                        "required",
+                                                        "allOf",
+                                                        "oneOf",
+                                                        "anyOf",
+                                                        "not"};
   if (v.is_null() || !kStructuralKeys.count(key)) return false;
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_string()) return !v.get_ref<const std::string&>().empty();
@@ -50,7 +78,8 @@ bool IsOnlyType(const Json& s, const char* type) {
 
 bool IsIntOrStringAnyOf(const Json& s) {
   const Json* any = Get(s, "anyOf");
-  return any && any->is_array() && any->size() == 2 && IsOnlyType((*any)[0], "integer") && IsOnlyType((*any)[1], "string");
+  return any && any->is_array() && any->size() == 2 && IsOnlyType((*any)[0], "integer") &&
+         IsOnlyType((*any)[1], "string");
 }
 
 bool IsIntOrStringAllOf(const Json& s) {
@@ -81,8 +110,10 @@ class StructuralValidator {
       }
     }
     if (HasAdditionalProperties(s)) {
-      if (lvl == Level::kRoot) errs.push_back(validation::Forbidden(p.Child("additionalProperties"), "must not be used at the root"));
-      if (const Json* ap = AdditionalPropertiesSchema(s)) Invariants(*ap, Level::kField, p.Child("additionalProperties"));
+      if (lvl == Level::kRoot)
+        errs.push_back(validation::Forbidden(p.Child("additionalProperties"), "must not be used at the root"));
+      if (const Json* ap = AdditionalPropertiesSchema(s))
+        Invariants(*ap, Level::kField, p.Child("additionalProperties"));
     }
     const bool int_or_string = IsIntOrString(s), preserve = PreservesUnknownFields(s), embedded = IsEmbeddedResource(s);
     if (int_or_string && preserve) {
@@ -102,9 +133,11 @@ class StructuralValidator {
     const bool embedded = IsEmbeddedResource(s);
     if (embedded && type != "object") {
       if (type.empty()) {
-        errs.push_back(validation::Required(p.Child("type"), "must be object if x-kubernetes-embedded-resource is true"));
+        errs.push_back(
+            validation::Required(p.Child("type"), "must be object if x-kubernetes-embedded-resource is true"));
       } else {
-        errs.push_back(InvalidGo(p.Child("type").String(), type, "must be object if x-kubernetes-embedded-resource is true"));
+        errs.push_back(
+            InvalidGo(p.Child("type").String(), type, "must be object if x-kubernetes-embedded-resource is true"));
       }
     } else if (type.empty() && !IsIntOrString(s) && !PreservesUnknownFields(s)) {
       const char* detail = lvl == Level::kRoot   ? "must not be empty at the root"
@@ -113,7 +146,8 @@ class StructuralValidator {
       errs.push_back(validation::Required(p.Child("type"), detail));
     }
     if (embedded && HasAdditionalProperties(s)) {
-      errs.push_back(validation::Forbidden(p.Child("additionalProperties"), "must not be used if x-kubernetes-embedded-resource is set"));
+      errs.push_back(validation::Forbidden(p.Child("additionalProperties"),
+                                           "must not be used if x-kubernetes-embedded-resource is set"));
     }
     if (lvl == Level::kRoot && !type.empty() && type != "object") {
       errs.push_back(InvalidGo(p.Child("type").String(), type, "must be object at the root"));
@@ -122,14 +156,17 @@ class StructuralValidator {
     for (const char* k : {"kind", "apiVersion"}) {
       const Json* prop = Property(s, k);
       if (prop && check_metadata && GetString(*prop, "type") != "string") {
-        errs.push_back(InvalidGo(p.Child("properties").Key(k).Child("type").String(), GetString(*prop, "type"), "must be string"));
+        errs.push_back(
+            InvalidGo(p.Child("properties").Key(k).Child("type").String(), GetString(*prop, "type"), "must be string"));
       }
     }
-    if (const Json* meta = Property(s, "metadata")) Metadata(*meta, check_metadata, lvl, p.Child("properties").Key("metadata"));
+    if (const Json* meta = Property(s, "metadata"))
+      Metadata(*meta, check_metadata, lvl, p.Child("properties").Key("metadata"));
     const Json* props = GetSchema(s, "properties");
     if (embedded && !PreservesUnknownFields(s) && (!props || props->empty())) {
       errs.push_back(validation::Required(
-          p.Child("properties"), "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields"));
+          p.Child("properties"),
+          "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields"));
     }
   }
 
@@ -145,7 +182,8 @@ class StructuralValidator {
     std::vector<std::string> rest = SetKeys(s, {"type", "default"});
     if (only_names) rest.erase(std::remove(rest.begin(), rest.end(), "properties"), rest.end());
     if (!rest.empty()) {
-      errs.push_back(validation::Forbidden(p, "must not specify anything other than name and generateName, but metadata is implicitly specified"));
+      errs.push_back(validation::Forbidden(
+          p, "must not specify anything other than name and generateName, but metadata is implicitly specified"));
     }
   }
 
@@ -155,14 +193,16 @@ class StructuralValidator {
       for (size_t i = 0; i < any.size(); ++i) Nested(any[i], false, lvl, p.Child("anyOf").Index(i));
     }
     const Json& all = List(v, "allOf");
-    for (size_t i = 0; i < all.size(); ++i) Nested(all[i], skip_first_all_of_any_of && i == 0, lvl, p.Child("allOf").Index(i));
+    for (size_t i = 0; i < all.size(); ++i)
+      Nested(all[i], skip_first_all_of_any_of && i == 0, lvl, p.Child("allOf").Index(i));
     const Json& one = List(v, "oneOf");
     for (size_t i = 0; i < one.size(); ++i) Nested(one[i], false, lvl, p.Child("oneOf").Index(i));
     if (const Json* no = GetSchema(v, "not")) Nested(*no, false, lvl, p.Child("not"));
     if (const std::string pattern = GetString(v, "pattern"); !pattern.empty()) {
       std::string error;
       if (!CompilePattern(pattern, &error)) {
-        errs.push_back(InvalidGo(p.Child("pattern").String(), pattern, "must be a valid regular expression, but isn't: " + error));
+        errs.push_back(
+            InvalidGo(p.Child("pattern").String(), pattern, "must be a valid regular expression, but isn't: " + error));
       }
     }
   }
@@ -173,11 +213,15 @@ class StructuralValidator {
     ValueValidation(v, skip_any_of, false, lvl, p);
     if (const Json* items = GetSchema(v, "items")) Nested(*items, false, lvl, p.Child("items"));
     if (const Json* props = GetSchema(v, "properties")) {
-      for (auto it = props->begin(); it != props->end(); ++it) Nested(*it, false, Level::kField, p.Child("properties").Key(it.key()));
+      for (auto it = props->begin(); it != props->end(); ++it)
+        Nested(*it, false, Level::kField, p.Child("properties").Key(it.key()));
     }
-    auto forbid = [&](const char* key, const char* detail) { errs.push_back(validation::Forbidden(p.Child(key), detail)); };
+    auto forbid = [&](const char* key, const char* detail) {
+      errs.push_back(validation::Forbidden(p.Child(key), detail));
+    };
     if (!GetString(v, "type").empty()) forbid("type", "must be empty to be structural");
-    if (const Json* ap = Get(v, "additionalProperties"); ap && (ap->is_object() || (ap->is_boolean() && ap->get<bool>()))) {
+    if (const Json* ap = Get(v, "additionalProperties");
+        ap && (ap->is_object() || (ap->is_boolean() && ap->get<bool>()))) {
       forbid("additionalProperties", "must be undefined to be structural");
     }
     if (DefaultValue(v)) forbid("default", "must be undefined to be structural");
@@ -196,7 +240,8 @@ class StructuralValidator {
       forbid("x-kubernetes-validations", "must be empty to be structural");
     }
     if (const Json* props = GetSchema(v, "properties"); props && props->contains("metadata")) {
-      errs.push_back(validation::Forbidden(p.Child("properties").Key("metadata"), "must not be specified in a nested context"));
+      errs.push_back(
+          validation::Forbidden(p.Child("properties").Key("metadata"), "must not be specified in a nested context"));
     }
   }
 
@@ -289,8 +334,9 @@ validation::ErrorList ValidateStructural(const Json& schema, const validation::P
   StructuralValidator v;
   v.Invariants(schema, Level::kRoot, path);
   if (schema.is_object()) v.Completeness(schema, &schema, path, path);
-  std::sort(v.errs.begin(), v.errs.end(),
-            [](const validation::FieldError& a, const validation::FieldError& b) { return a.ToString() < b.ToString(); });
+  std::sort(v.errs.begin(), v.errs.end(), [](const validation::FieldError& a, const validation::FieldError& b) {
+    return a.ToString() < b.ToString();
+  });
   return v.errs;
 }
 

@@ -74,7 +74,8 @@ void ValidateListMap(const validation::Path& path, const Json& s, const Json& li
     }
     // With a single key field upstream compares the bare key values, where a missing
     // key is its own value; the printed duplicate is the same map either way.
-    identities.push_back(key_fields.size() == 1 ? (key.empty() ? "unspecified" : ItemKey(key[key_fields[0]])) : ItemKey(key));
+    identities.push_back(key_fields.size() == 1 ? (key.empty() ? "unspecified" : ItemKey(key[key_fields[0]]))
+                                                : ItemKey(key));
     keys.push_back(std::move(key));
   }
   for (size_t i : NonUnique(identities)) errs.push_back(validation::Duplicate(path.Index(i), keys[i]));

@@ -46,22 +46,6 @@ Status CheckDecode(const Request& req, const ResourceInfo& r, Json& obj, std::ve
   return Status::OK();
 }
 
-// NamespaceLifecycle: new objects need an existing namespace that is not terminating.
-Status AdmitNamespace(Cacher* cacher, Registry* registry, const ResourceInfo& r, const std::string& ns,
-                      const std::string& name) {
-  if (!r.namespaced) return Status::OK();
-  ResourcePtr namespaces = registry->Find("", "v1", "namespaces");
-  auto obj = cacher->Get(namespaces->Key("", ns));
-  if (!obj.ok()) return NewNotFound(*namespaces, ns);
-  if ((*obj)->object.value("status", Json::object()).value("phase", "") == "Terminating") {
-    return Status(Code::kForbidden, r.QualifiedResource() + " \"" + name +
-                                        "\" is forbidden: unable to create new content in namespace " + ns +
-                                        " because it is being terminated")
-        .WithDetails({name, r.group, r.resource, "", 0});
-  }
-  return Status::OK();
-}
-
 void Default(const ResourceInfo& r, Json& obj) {
   if (r.default_object) r.default_object(obj);
   if (r.schema) api::ApplySchemaDefaults(obj, *r.schema);
@@ -112,11 +96,13 @@ Result<Json> Endpoints::AdmitCreate(const Request& req, const Target& t, Json ob
   if (r.tracks_generation) meta["generation"] = 1;
   if (r.HasSubresource("status")) obj.erase("status");
   Default(r, obj);
+  admission::Attributes attrs{r, "CREATE", t.namespace_, meta.value("name", ""), t.subresource, nullptr};
+  KUBES_RETURN_IF_ERROR(admission_.Admit(attrs, obj, reader_));
   if (r.prepare_for_create) r.prepare_for_create(obj);
   // A kind with a status starts with an empty one, as Go's zero-value struct prints.
   if (r.HasSubresource("status") && !obj.contains("status")) obj["status"] = Json::object();
-  KUBES_RETURN_IF_ERROR(AdmitNamespace(cacher_, registry_, r, t.namespace_, meta.value("name", "")));
   KUBES_RETURN_IF_ERROR(Validate(r, obj, nullptr));
+  KUBES_RETURN_IF_ERROR(admission_.Validate(attrs, obj, reader_));
   if (r.warnings) r.warnings(obj, warnings);
   return obj;
 }
@@ -165,11 +151,14 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
     else obj.erase("status");
   }
   Default(r, obj);
+  admission::Attributes attrs{r, "UPDATE", t.namespace_, t.name, t.subresource, &old};
+  KUBES_RETURN_IF_ERROR(admission_.Admit(attrs, obj, reader_));
   if (r.prepare_for_update) r.prepare_for_update(obj, old);
   if (r.tracks_generation && SpecPart(obj) != SpecPart(old)) {
     obj["metadata"]["generation"] = old_meta.value("generation", 0) + 1;
   }
   KUBES_RETURN_IF_ERROR(Validate(r, obj, &old));
+  KUBES_RETURN_IF_ERROR(admission_.Validate(attrs, obj, reader_));
   if (r.warnings) r.warnings(obj, warnings);
   return obj;
 }

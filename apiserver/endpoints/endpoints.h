@@ -16,7 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mutex>
+
 #include "api/schema.h"
+#include "apiserver/admission/admission.h"
 #include "apiserver/cacher.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/request.h"
@@ -27,8 +30,10 @@ namespace kubes::apiserver {
 
 class Endpoints {
  public:
-  Endpoints(Cacher* cacher, Registry* registry, const api::SchemaRegistry* schemas, const Clock* clock)
-      : cacher_(cacher), registry_(registry), schemas_(schemas), clock_(clock) {}
+  Endpoints(Cacher* cacher, Registry* registry, const api::SchemaRegistry* schemas, const Clock* clock,
+            const std::string& service_cidr = "10.43.0.0/16")
+      : cacher_(cacher), registry_(registry), schemas_(schemas), clock_(clock),
+        admission_(admission::Chain::Default(service_cidr)), reader_(cacher, registry) {}
 
   // Serves a resource request (info.is_resource_request).
   Response Serve(const Request& req, const RequestInfo& info);
@@ -67,6 +72,10 @@ class Endpoints {
   Registry* registry_;
   const api::SchemaRegistry* schemas_;
   const Clock* clock_;
+  admission::Chain admission_;
+  admission::ObjectReader reader_;
+  // Writes that allocate from a shared pool (Service IPs and ports) go one at a time.
+  std::mutex allocation_mu_;
 };
 
 // Encodes a failed Status as the response a client expects (metav1.Status JSON).

@@ -82,6 +82,10 @@ bool FinalizersEmpty(const ResourceInfo& r, const Json& obj) {
   return true;
 }
 
+// Services take cluster IPs and node ports from shared pools: their writes go one at
+// a time so two never pick the same free address.
+bool AllocatesFromPool(const ResourceInfo& r) { return r.group.empty() && r.kind == "Service"; }
+
 int64_t UnixSeconds(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
 }
@@ -129,6 +133,8 @@ Response Endpoints::Create(const Request& req, const Target& t) {
   }
   auto body = DecodeBody(req, r, *schemas_);
   if (!body.ok()) return ErrorResponse(body.status());
+  std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
+  if (AllocatesFromPool(r)) serial.lock();
   std::vector<std::string> warnings;
   auto obj = AdmitCreate(req, t, std::move(body).value(), warnings);
   if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
@@ -165,6 +171,8 @@ Response Endpoints::Update(const Request& req, const Target& t) {
   }
   auto body = DecodeBody(req, r, *schemas_);
   if (!body.ok()) return ErrorResponse(body.status());
+  std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
+  if (AllocatesFromPool(r)) serial.lock();
   auto existing = cacher_->Get(t.Key());
   if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
   std::string rv = (*body)["metadata"].value("resourceVersion", "");
@@ -214,6 +222,8 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
     if (resp.code != 200) return resp;
     return Get(get, t);
   }
+  std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
+  if (AllocatesFromPool(r)) serial.lock();
   std::vector<std::string> warnings;
   for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
     auto existing = cacher_->Get(t.Key());
@@ -260,6 +270,8 @@ Response Endpoints::Apply(const Request& req, const Target& t) {
   if (!config->is_object()) return ErrorResponse(NewBadRequest("the apply configuration must be an object"));
   bool force = req.Query("force") == "true";
   int64_t now = UnixSeconds(*clock_);
+  std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
+  if (AllocatesFromPool(r)) serial.lock();
   std::vector<std::string> warnings;
   for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
     auto existing = cacher_->Get(t.Key());

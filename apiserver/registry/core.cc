@@ -212,6 +212,12 @@ void ApplyCoreStrategy(ResourceInfo& r) {
   if (r.kind == "Namespace") {
     r.name_rule = validation::NameRule::kDNS1123Label;
     r.prepare_for_create = PrepareNamespace;
+    // Every namespace carries its own name as a label, so selectors can pick namespaces
+    // by name (NetworkPolicy namespaceSelector).
+    r.default_object = [](Json& obj) {
+      std::string name = obj["metadata"].value("name", "");
+      if (!name.empty()) obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    };
     r.field_selectors = {"status.phase"};
     r.selectable_fields = [](const Json& o, std::map<std::string, std::string>& f) {
       f["status.phase"] = o.value("status", Json::object()).value("phase", "");

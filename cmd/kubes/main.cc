@@ -24,6 +24,7 @@ Server flags:
   --port PORT               HTTPS port (default 6443; 0 picks a free one)
   --write-kubeconfig PATH   also write the admin kubeconfig here
   --tls-san NAME            extra name or IP for the serving certificate (repeatable)
+  --service-cidr CIDR       the range Service cluster IPs come from (default 10.43.0.0/16)
 )";
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -50,6 +51,7 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--port") opts.port = std::atoi(value("--port").c_str());
     else if (a == "--write-kubeconfig") opts.write_kubeconfig = value("--write-kubeconfig");
     else if (a == "--tls-san") opts.extra_sans.push_back(value("--tls-san"));
+    else if (a == "--service-cidr") opts.service_cidr = value("--service-cidr");
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -134,15 +134,31 @@ class Stream:
         self.lines = []
         self._queue = queue.Queue()
         self._stderr = []
+        self._stderr_cond = threading.Condition()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._queue), daemon=True).start()
         threading.Thread(target=self._pump, args=(self.proc.stderr, None), daemon=True).start()
 
     def _pump(self, pipe, q):
         for line in pipe:
             if q is None:
-                self._stderr.append(line)
+                with self._stderr_cond:
+                    self._stderr.append(line)
+                    self._stderr_cond.notify_all()
             else:
                 q.put(line.rstrip("\n"))
+
+    def wait_stderr(self, predicate, timeout=20.0, what="a matching stderr line"):
+        """Waits for a stderr line (e.g. kubectl's -v=6 request log) for which predicate is true."""
+        deadline = time.monotonic() + timeout
+        with self._stderr_cond:
+            while True:
+                for line in self._stderr:
+                    if predicate(line):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out waiting for {what}; stderr: {''.join(self._stderr)!r}")
+                self._stderr_cond.wait(min(remaining, 0.2))
 
     def wait_line(self, predicate, timeout=20.0, what="a matching line"):
         """Returns the first new line for which predicate(line) is true."""

@@ -63,8 +63,10 @@ def test_wait_for_jsonpath(cluster, web):
 
 
 def test_wait_for_delete(cluster, web):
-    with cluster.kubectl_stream("-n", NS, "wait", "--for=delete", web, "--timeout=60s") as w:
-        # wait lists first; make sure it is watching before deleting.
+    with cluster.kubectl_stream("-n", NS, "wait", "--for=delete", web, "--timeout=60s", "-v=6") as w:
+        # wait finds the object first, then watches it: delete only once it watches (an object
+        # that is already gone when wait starts is success with no output).
+        w.wait_stderr(lambda l: "watch=true" in l, what="kubectl wait to start watching")
         cluster.kubectl("-n", NS, "delete", "deploy", "web", "--wait=false")
         assert w.wait_line(lambda l: True) == "deployment.apps/web condition met"
         assert w.proc.wait(timeout=20) == 0

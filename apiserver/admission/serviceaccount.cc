@@ -1,0 +1,87 @@
+// ServiceAccount (upstream plugin/pkg/admission/serviceaccount): a Pod runs as a
+// service account ("default" unless it names one), which must exist; unless
+// automountServiceAccountToken is false, the Pod gets a projected volume
+// kube-api-access-<random> (a bound token, the cluster CA, its namespace) mounted
+// read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container.
+#include <random>
+
+#include "apiserver/admission/admission.h"
+
+namespace kubes::apiserver::admission {
+namespace {
+
+constexpr const char* kMountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+std::string Suffix() {
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::string s;
+  for (int i = 0; i < 5; ++i) s += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
+  return s;
+}
+
+Json TokenVolume(const std::string& name) {
+  return {{"name", name},
+          {"projected",
+           {{"defaultMode", 420},
+            {"sources",
+             Json::array({{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
+                          {{"configMap", {{"name", "kube-root-ca.crt"}, {"items", Json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})}}}},
+                          {{"downwardAPI",
+                            {{"items", Json::array({{{"path", "namespace"},
+                                                     {"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}}}})}}}}})}}}};
+}
+
+bool HasMountAt(const Json& container, const std::string& path) {
+  for (const auto& m : container.value("volumeMounts", Json::array())) {
+    if (m.value("mountPath", "") == path) return true;
+  }
+  return false;
+}
+
+class ServiceAccount : public Plugin {
+ public:
+  const char* Name() const override { return "ServiceAccount"; }
+  Status Admit(const Attributes& a, Json& pod, const ObjectReader& reader) override {
+    if (a.operation != "CREATE" || a.resource.group != "" || a.resource.kind != "Pod" || !a.subresource.empty()) {
+      return Status::OK();
+    }
+    Json& spec = pod["spec"];
+    if (!spec.is_object()) return Status::OK();
+    std::string sa = spec.value("serviceAccountName", "");
+    if (sa.empty()) sa = spec.value("serviceAccount", "");
+    if (sa.empty()) sa = "default";
+    spec["serviceAccountName"] = sa;
+    spec["serviceAccount"] = sa;
+    ObjectPtr account = reader.Get("", "serviceaccounts", a.namespace_, sa);
+    if (!account) {
+      return Forbidden(a, "error looking up service account " + a.namespace_ + "/" + sa + ": serviceaccount \"" + sa +
+                              "\" not found");
+    }
+    bool automount = spec.value("automountServiceAccountToken",
+                                account->object.value("automountServiceAccountToken", true));
+    if (!automount) return Status::OK();
+    for (const char* list : {"initContainers", "containers"}) {
+      for (const auto& c : spec.value(list, Json::array())) {
+        if (HasMountAt(c, kMountPath)) return Status::OK();  // the user mounted their own
+      }
+    }
+    std::string volume = "kube-api-access-" + Suffix();
+    if (!spec.contains("volumes")) spec["volumes"] = Json::array();
+    spec["volumes"].push_back(TokenVolume(volume));
+    for (const char* list : {"initContainers", "containers"}) {
+      if (!spec.contains(list)) continue;
+      for (auto& c : spec[list]) {
+        if (!c.contains("volumeMounts")) c["volumeMounts"] = Json::array();
+        c["volumeMounts"].push_back({{"name", volume}, {"readOnly", true}, {"mountPath", kMountPath}});
+      }
+    }
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Plugin> NewServiceAccount() { return std::make_shared<ServiceAccount>(); }
+
+}  // namespace kubes::apiserver::admission

@@ -1,0 +1,98 @@
+#include "controller/serviceaccount/serviceaccounts_controller.h"
+
+#include <thread>
+
+namespace kubes::controller {
+namespace {
+
+using Json = nlohmann::json;
+
+const client::Resource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
+const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
+const client::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
+constexpr const char* kRootCAConfigMap = "kube-root-ca.crt";
+
+std::string NamespaceOf(const Json& obj) { return obj["metadata"].value("namespace", ""); }
+std::string NameOf(const Json& obj) { return obj["metadata"].value("name", ""); }
+
+Status IgnoreExists(const Result<Json>& r) {
+  if (r.ok() || r.status().code() == Code::kAlreadyExists) return Status::OK();
+  // The namespace is going away: nothing to do.
+  if (r.status().code() == Code::kForbidden || r.status().code() == Code::kNotFound) return Status::OK();
+  return r.status();
+}
+
+}  // namespace
+
+ServiceAccountsController::ServiceAccountsController(client::Client* c, std::string ca_pem)
+    : client_(c),
+      ca_pem_(std::move(ca_pem)),
+      namespaces_(c, kNamespaces),
+      accounts_(c, kServiceAccounts),
+      configmaps_(c, kConfigMaps) {
+  namespaces_.AddHandlers({[this](const Json& ns) { queue_.Add(NameOf(ns)); },
+                           [this](const Json&, const Json& ns) { queue_.Add(NameOf(ns)); }, nullptr});
+  accounts_.AddHandlers({nullptr, nullptr, [this](const Json& sa) {
+                           if (NameOf(sa) == "default") queue_.Add(NamespaceOf(sa));
+                         }});
+  configmaps_.AddHandlers({nullptr,
+                           [this](const Json&, const Json& cm) {
+                             if (NameOf(cm) == kRootCAConfigMap) queue_.Add(NamespaceOf(cm));
+                           },
+                           [this](const Json& cm) {
+                             if (NameOf(cm) == kRootCAConfigMap) queue_.Add(NamespaceOf(cm));
+                           }});
+}
+
+Status ServiceAccountsController::SyncNamespace(const std::string& ns) {
+  Json nsobj;
+  if (!namespaces_.Get(ns, &nsobj)) return Status::OK();
+  if (nsobj["metadata"].contains("deletionTimestamp")) return Status::OK();
+  Json sa;
+  if (!accounts_.Get(ns + "/default", &sa)) {
+    KUBES_RETURN_IF_ERROR(IgnoreExists(client_->Create(
+        kServiceAccounts, ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}})));
+  }
+  Json cm;
+  Json want = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", kRootCAConfigMap},
+                             {"annotations", {{"kubernetes.io/description",
+                                               "Contains a CA bundle that can be used to verify the kube-apiserver "
+                                               "when using internal endpoints such as the internal service IP or "
+                                               "kubernetes.default.svc. No other usage is guaranteed across "
+                                               "distributions of Kubernetes clusters."}}}}},
+               {"data", {{"ca.crt", ca_pem_}}}};
+  if (!configmaps_.Get(ns + "/" + kRootCAConfigMap, &cm)) {
+    KUBES_RETURN_IF_ERROR(IgnoreExists(client_->Create(kConfigMaps, ns, want)));
+  } else if (cm.value("data", Json::object()).value("ca.crt", "") != ca_pem_) {
+    cm["data"] = want["data"];
+    auto updated = client_->Update(kConfigMaps, ns, cm);
+    if (!updated.ok() && updated.status().code() != Code::kNotFound) return updated.status();
+  }
+  return Status::OK();
+}
+
+void ServiceAccountsController::Run(const std::atomic<bool>& stop) {
+  std::vector<std::thread> threads;
+  for (client::Informer* inf : {&namespaces_, &accounts_, &configmaps_}) {
+    threads.emplace_back([inf, &stop] { inf->Run(stop); });
+  }
+  threads.emplace_back([&] {
+    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    queue_.ShutDown();
+  });
+  while (auto key = queue_.Get()) {
+    // Wait until the informers have their first lists, so we do not create twice.
+    while (!stop && !(namespaces_.HasSynced() && accounts_.HasSynced() && configmaps_.HasSynced())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Status s = SyncNamespace(*key);
+    if (s.ok()) queue_.Forget(*key);
+    else queue_.AddRateLimited(*key);
+    queue_.Done(*key);
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace kubes::controller
