@@ -34,6 +34,25 @@ Result<Json> DecodeRequestBody(const Request& req) {
   return body;
 }
 
+// /openapi/v2: kubes publishes its schemas as OpenAPI v3 only. kubectl still asks for
+// v2 (as protobuf) when a kind is missing from v3 — an unknown kind in a manifest — so
+// it gets a valid, empty v2 document and goes on to report the kind as unknown, as it
+// does against upstream.
+Response OpenAPIV2(const Request& req) {
+  Response r;
+  if (req.Header("accept").find("protobuf") != std::string::npos) {
+    // openapi_v2.Document{swagger: "2.0", info: {title: "Kubernetes", version: "v1.32.0"}}
+    static const std::string kDoc = std::string("\x0a\x03" "2.0" "\x12\x15" "\x0a\x0a" "Kubernetes" "\x12\x07" "v1.32.0", 28);
+    r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    r.body = kDoc;
+    return r;
+  }
+  r.body = Json({{"swagger", "2.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+                 {"paths", Json::object()}, {"definitions", Json::object()}})
+               .dump();
+  return r;
+}
+
 Response VersionResponse() {
   Json v = {{"major", "1"}, {"minor", "32"}, {"gitVersion", std::string(kVersion) + "+kubes"},
             {"gitCommit", "kubes"}, {"gitTreeState", "clean"}, {"buildDate", "2026-01-01T00:00:00Z"},
@@ -256,9 +275,7 @@ Response APIServer::Handle(Request& req) {
     return ErrorResponse(Status(Code::kUnauthorized, "Unauthorized"));
   }
   if (p.starts_with("/openapi/v3")) return openapi_->Serve(req);
-  if (p.starts_with("/openapi/v2")) {
-    return ErrorResponse(Status(Code::kNotFound, "the server could not find the requested resource"));
-  }
+  if (p.starts_with("/openapi/v2")) return OpenAPIV2(req);
   RequestInfo info = ParseRequestInfo(req);
   if (!info.is_resource_request) {
     if (!info.prefix.empty()) return discovery_->Serve(req, SplitPath(p));

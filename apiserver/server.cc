@@ -144,8 +144,19 @@ struct Server::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.max_body_bytes);
       parser.header_limit(64 * 1024);
-      http::read(stream, buffer, parser, ec);
-      if (ec == http::error::body_limit) {
+      http::read_header(stream, buffer, parser, ec);
+      // A body over the limit is read and thrown away, so the client gets the 413
+      // instead of a reset connection, then the connection closes. (Beast reports a
+      // Content-Length over the limit while reading the header.)
+      bool too_large = ec == http::error::body_limit ||
+                       (!ec && parser.content_length() && *parser.content_length() > options.max_body_bytes);
+      if (ec && !too_large) return;
+      if (!too_large) {
+        http::read(stream, buffer, parser, ec);
+        too_large = ec == http::error::body_limit;
+      }
+      if (too_large) {
+        DiscardBody(stream, buffer, parser.content_length() ? *parser.content_length() : 0);
         Response r;
         r.code = 413;
         r.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
@@ -176,6 +187,22 @@ struct Server::Impl {
       if (ec || !keep_alive) break;
     }
     stream.shutdown(ec);
+  }
+
+  // Reads and drops up to `length` body bytes (at most kMaxDiscard).
+  static void DiscardBody(TlsStream& stream, beast::flat_buffer& buffer, uint64_t length) {
+    constexpr uint64_t kMaxDiscard = 64ull << 20;
+    uint64_t left = std::min(length, kMaxDiscard);
+    uint64_t buffered = std::min<uint64_t>(buffer.size(), left);
+    buffer.consume(buffered);
+    left -= buffered;
+    char chunk[64 * 1024];
+    beast::error_code ec;
+    while (left > 0) {
+      size_t n = stream.read_some(net::buffer(chunk, std::min<uint64_t>(sizeof chunk, left)), ec);
+      if (ec || n == 0) return;
+      left -= n;
+    }
   }
 
   static void AddHeaders(http::response_header<>& h, const Response& r) {

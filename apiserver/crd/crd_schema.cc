@@ -33,17 +33,20 @@ enum class Shape {
   kDependencies
 };
 
-void CheckShape(const Json& s, const Path& p, ErrorList& errs);
+// Far deeper than any real schema; bounds the recursion of every later pass.
+constexpr int kMaxSchemaDepth = 256;
 
-void ExpectSchema(const Json& v, const Path& p, ErrorList& errs) {
+void CheckShape(const Json& s, const Path& p, int depth, ErrorList& errs);
+
+void ExpectSchema(const Json& v, const Path& p, int depth, ErrorList& errs) {
   if (v.is_object()) {
-    CheckShape(v, p, errs);
+    CheckShape(v, p, depth + 1, errs);
   } else if (!v.is_null()) {
     errs.push_back(InvalidGo(p.String(), v, "must be an object"));
   }
 }
 
-void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
+void CheckKeyword(const Json& v, Shape shape, const Path& p, int depth, ErrorList& errs) {
   auto bad = [&](const char* what) { errs.push_back(InvalidGo(p.String(), v, std::string("must be ") + what)); };
   switch (shape) {
     case Shape::kString:
@@ -65,26 +68,26 @@ void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
       if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); }))
         bad("a list of strings");
       break;
-    case Shape::kSchema: ExpectSchema(v, p, errs); break;
+    case Shape::kSchema: ExpectSchema(v, p, depth, errs); break;
     case Shape::kSchemas:
       if (!v.is_array()) return bad("a list of schemas");
-      for (size_t i = 0; i < v.size(); ++i) ExpectSchema(v[i], p.Index(i), errs);
+      for (size_t i = 0; i < v.size(); ++i) ExpectSchema(v[i], p.Index(i), depth, errs);
       break;
     case Shape::kSchemaMap:
       if (!v.is_object()) return bad("an object");
-      for (auto it = v.begin(); it != v.end(); ++it) ExpectSchema(*it, p.Key(it.key()), errs);
+      for (auto it = v.begin(); it != v.end(); ++it) ExpectSchema(*it, p.Key(it.key()), depth, errs);
       break;
     case Shape::kSchemaOrBool:
-      if (!v.is_boolean()) ExpectSchema(v, p, errs);
+      if (!v.is_boolean()) ExpectSchema(v, p, depth, errs);
       break;
     case Shape::kSchemaOrSchemas:
-      if (v.is_array()) return CheckKeyword(v, Shape::kSchemas, p, errs);
-      ExpectSchema(v, p, errs);
+      if (v.is_array()) return CheckKeyword(v, Shape::kSchemas, p, depth, errs);
+      ExpectSchema(v, p, depth, errs);
       break;
     case Shape::kDependencies:
       if (!v.is_object()) return bad("an object");
       for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!it->is_array()) ExpectSchema(*it, p.Key(it.key()), errs);
+        if (!it->is_array()) ExpectSchema(*it, p.Key(it.key()), depth, errs);
       }
       break;
     case Shape::kRules:
@@ -96,14 +99,18 @@ void CheckKeyword(const Json& v, Shape shape, const Path& p, ErrorList& errs) {
         }
         for (const char* k : {"rule", "message", "messageExpression", "reason", "fieldPath"}) {
           if (const Json* f = Get(v[i], k); f && !f->is_string())
-            CheckKeyword(*f, Shape::kString, p.Index(i).Child(k), errs);
+            CheckKeyword(*f, Shape::kString, p.Index(i).Child(k), depth, errs);
         }
       }
       break;
   }
 }
 
-void CheckShape(const Json& s, const Path& p, ErrorList& errs) {
+void CheckShape(const Json& s, const Path& p, int depth, ErrorList& errs) {
+  if (depth > kMaxSchemaDepth) {
+    errs.push_back(validation::Forbidden(p, "must not be nested more than " + std::to_string(kMaxSchemaDepth) + " levels deep"));
+    return;
+  }
   static const std::map<std::string, Shape> kKeywords = {{"type", Shape::kString},
                                                          {"format", Shape::kString},
                                                          {"description", Shape::kString},
@@ -147,7 +154,7 @@ void CheckShape(const Json& s, const Path& p, ErrorList& errs) {
                                                          {"x-kubernetes-validations", Shape::kRules}};
   for (auto it = s.begin(); it != s.end(); ++it) {
     auto k = kKeywords.find(it.key());
-    if (k != kKeywords.end() && !it->is_null()) CheckKeyword(*it, k->second, p.Child(it.key()), errs);
+    if (k != kKeywords.end() && !it->is_null()) CheckKeyword(*it, k->second, p.Child(it.key()), depth, errs);
   }
 }
 
@@ -451,7 +458,7 @@ validation::ErrorList ValidateSchema(const Json& schema, const validation::Path&
     errs.push_back(InvalidGo(path.String(), schema, "must be an object"));
     return errs;
   }
-  CheckShape(schema, path, errs);
+  CheckShape(schema, path, 0, errs);
   if (!errs.empty()) return errs;
   if (IsNullable(schema))
     errs.push_back(validation::Forbidden(path.Child("nullable"), "nullable cannot be true at the root"));

@@ -170,6 +170,14 @@ TEST(CheckStructuralTest, StatusCarriesCauses) {
   EXPECT_EQ(s.causes()[0].reason, "FieldValueRequired");
 }
 
+TEST(CheckStructuralTest, DeepNestingIsRefused) {
+  Json schema = Json::object();
+  for (int i = 0; i < 300; ++i) schema = Json{{"type", "object"}, {"properties", {{"a", schema}}}};
+  auto errs = Errors(schema);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_NE(errs[0].find("Forbidden: must not be nested more than 256 levels deep"), std::string::npos) << errs[0];
+}
+
 TEST(CheckStructuralTest, NonObjectsNeverCrash) {
   for (const char* doc : {"null", "5", "[]", R"({"properties":[1]})", R"({"items":[{"type":1}]})", R"({"allOf":{}})"}) {
     EXPECT_FALSE(CheckStructural(Json::parse(doc)).ok()) << doc;

@@ -20,12 +20,11 @@ class Pruner {
       SkipPrune(x, s, root, at);
       return;
     }
+    if (!s) {
+      PruneUnspecified(x, at);
+      return;
+    }
     if (x.is_object()) {
-      if (!s) {
-        for (auto it = x.begin(); it != x.end(); ++it) Record(at, it.key());
-        x = Json::object();
-        return;
-      }
       std::vector<std::string> unknown;
       for (auto it = x.begin(); it != x.end(); ++it) {
         const std::string& k = it.key();
@@ -42,12 +41,28 @@ class Pruner {
       }
       for (const auto& k : unknown) x.erase(k);
     } else if (x.is_array()) {
-      const Json* items = s ? GetSchema(*s, "items") : nullptr;
+      const Json* items = GetSchema(*s, "items");
       for (size_t i = 0; i < x.size(); ++i) Prune(x[i], items, false, at + "[" + std::to_string(i) + "]");
     }
   }
 
  private:
+  // A value nothing specifies: every object in it (through any depth of lists) loses
+  // all its fields. Iterative, since nested lists are as deep as the request makes them.
+  void PruneUnspecified(Json& root, const std::string& root_at) {
+    std::vector<std::pair<Json*, std::string>> todo = {{&root, root_at}};
+    while (!todo.empty()) {
+      auto [x, at] = todo.back();
+      todo.pop_back();
+      if (x->is_object()) {
+        for (auto it = x->begin(); it != x->end(); ++it) Record(at, it.key());
+        *x = Json::object();
+      } else if (x->is_array()) {
+        for (size_t i = 0; i < x->size(); ++i) todo.emplace_back(&(*x)[i], at + "[" + std::to_string(i) + "]");
+      }
+    }
+  }
+
   // Below x-kubernetes-preserve-unknown-fields: keep unknown fields, but prune the
   // specified ones by their own schemas.
   void SkipPrune(Json& x, const Json* s, bool root, const std::string& at) {
