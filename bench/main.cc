@@ -3,7 +3,7 @@
 // bench/README.md for what each row means.
 //
 // Usage: kubes_bench --kubes PATH [--etcd PATH] [--work-dir DIR] [--scale F]
-//                    [--wait-compaction] [--out FILE]
+//                    [--wait-compaction] [--out FILE] [--label TEXT]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -58,7 +58,8 @@ void RaiseFileLimit() {
 
 int Usage() {
   std::fputs(
-      "usage: kubes_bench --kubes PATH [--etcd PATH] [--work-dir DIR] [--scale F] [--wait-compaction] [--out FILE]\n",
+      "usage: kubes_bench --kubes PATH [--etcd PATH] [--work-dir DIR] [--scale F] [--wait-compaction] [--out FILE]\n"
+      "                   [--label TEXT]\n",
       stderr);
   return 2;
 }
@@ -68,7 +69,7 @@ int Usage() {
 int main(int argc, char** argv) {
   kubes::bench::Config config;
   config.work_dir = "/tmp";
-  std::string out_file;
+  std::string out_file, label;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -78,15 +79,17 @@ int main(int argc, char** argv) {
     else if (a == "--scale") config.scale = std::atof(value().c_str());
     else if (a == "--wait-compaction") config.wait_compaction = true;
     else if (a == "--out") out_file = value();
+    else if (a == "--label") label = value();
     else return Usage();
   }
   if (config.kubes.empty() || config.scale <= 0) return Usage();
   RaiseFileLimit();
   config.deadline = kubes::bench::Clock::now() + kRunLimit;
 
+  const std::string load_before = FirstLineOf("cut -d' ' -f1-3 /proc/loadavg");
   std::string header = "Run " + Now() + " on " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) +
-                       " cores, load average before: " + FirstLineOf("cut -d' ' -f1-3 /proc/loadavg") + "; " +
-                       FirstLineOf("'" + config.kubes + "' version") +
+                       " cores, load average before: " + load_before + "; " +
+                       FirstLineOf("'" + config.kubes + "' version") + (label.empty() ? "" : " (" + label + ")") +
                        (config.etcd.empty() ? "" : "; " + FirstLineOf("'" + config.etcd + "' --version")) +
                        (config.scale != 1 ? "; counts scaled by " + std::to_string(config.scale) : "") + "\n";
   std::fputs(header.c_str(), stderr);
@@ -107,7 +110,9 @@ int main(int argc, char** argv) {
       rows.push_back({std::string("phase ") + phase.name, "FAILED: " + s.message(), "", "MISS"});
     }
   }
-  std::string table = header + "\n" + Table(rows);
+  // The machine is shared: say how busy it was, since every latency depends on it.
+  std::string table = header + "Load average after: " + FirstLineOf("cut -d' ' -f1-3 /proc/loadavg") + "\n\n" +
+                      Table(rows);
   std::fputs(("\n" + table).c_str(), stdout);
   if (!out_file.empty()) std::ofstream(out_file) << table;
   return failed ? 1 : 0;

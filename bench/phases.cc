@@ -40,6 +40,38 @@ int64_t SettledSize(const std::string& dir, std::chrono::seconds min_wait, std::
   return last;
 }
 
+
+// The data-dir size once the updates are compacted away, by whichever way this kubes
+// allows: a restart with a short --compaction-interval, or waiting out the default.
+Status MeasureCompaction(const Config& config, std::unique_ptr<KubesServer> server, int64_t before,
+                         Clock::time_point started, std::vector<Row>& rows) {
+  const std::string data = server->data_dir();
+  const std::string what = "data dir after compaction";
+  if (KubesHasFlag(config.kubes, kCompactionFlag)) {
+    // The first tick compacts away everything older than the revision seen at start.
+    server->Stop();
+    auto restarted = KubesServer::Start(config.kubes, data, {kCompactionFlag, "2s"});
+    if (!restarted.ok()) return restarted.status().Wrap("restart with " + std::string(kCompactionFlag));
+    rows.push_back({"restart to /readyz 200 on that data", Fmt("%.0f ms", (*restarted)->startup_ms()), "", ""});
+    int64_t after = SettledSize(data, std::chrono::seconds(5), std::chrono::seconds(30));
+    rows.push_back({what + " (restart with --compaction-interval 2s)", Fmt("%.2f MiB", MiB(after)), "bounded",
+                    after < before / 2 ? "ok" : "MISS"});
+  } else if (config.wait_compaction) {
+    // The first tick compacts to the revision at start, the second to the revision
+    // the first saw, which is after the updates if they took under 5 minutes.
+    std::fprintf(stderr, "  waiting for the second 5-minute compaction tick...\n");
+    std::this_thread::sleep_until(started + std::chrono::seconds(2 * kDefaultCompactionSeconds + 5));
+    int64_t after = SettledSize(data, std::chrono::seconds(2), std::chrono::seconds(30));
+    rows.push_back({what + " (second 5-min tick)", Fmt("%.2f MiB", MiB(after)), "bounded",
+                    after < before / 2 ? "ok" : "MISS"});
+  } else {
+    rows.push_back({what, "not measured: kubes compacts every 5 min and has no " + std::string(kCompactionFlag) +
+                              " flag (run with --wait-compaction to wait ~10 min)",
+                    "bounded", ""});
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string Fmt(const char* format, ...) {
@@ -116,33 +148,7 @@ Status MeasureDisk(const Config& config, std::vector<Row>& rows) {
                   Fmt("%.1f MiB", MiB(before)), "bounded", ""});
   rows.push_back({"RSS after the updates", Fmt("%.1f MiB", static_cast<double>(rss_after) / 1024.0), "", ""});
 
-  std::string after_what = "data dir after compaction";
-  if (KubesHasFlag(config.kubes, kCompactionFlag)) {
-    // Restart on the same data with a short interval: the first tick compacts away
-    // everything older than the revision seen at start, i.e. all 100k updates.
-    (*server)->Stop();
-    server = KubesServer::Start(config.kubes, data, {kCompactionFlag, "2s"});
-    if (!server.ok()) return server.status().Wrap("restart with " + std::string(kCompactionFlag));
-    rows.push_back({Fmt("restart to /readyz 200 on the %zu-update log", churn.latency.count),
-                    Fmt("%.0f ms", (*server)->startup_ms()), "", ""});
-    int64_t after = SettledSize(data, std::chrono::seconds(5), std::chrono::seconds(30));
-    rows.push_back({after_what + " (restart with --compaction-interval 2s)", Fmt("%.2f MiB", MiB(after)), "bounded",
-                    after < before / 2 ? "ok" : "MISS"});
-  } else if (config.wait_compaction) {
-    // The first tick compacts to the revision at start, the second to the revision
-    // the first saw, which is after the updates if they took under 5 minutes.
-    auto second_tick = started + std::chrono::seconds(2 * kDefaultCompactionSeconds + 5);
-    std::fprintf(stderr, "  waiting for the second 5-minute compaction tick...\n");
-    std::this_thread::sleep_until(second_tick);
-    int64_t after = SettledSize(data, std::chrono::seconds(2), std::chrono::seconds(30));
-    rows.push_back({after_what + " (second 5-min tick)", Fmt("%.2f MiB", MiB(after)), "bounded",
-                    after < before / 2 ? "ok" : "MISS"});
-  } else {
-    rows.push_back({after_what, "not measured: kubes compacts every 5 min and has no " + std::string(kCompactionFlag) +
-                                    " flag (run with --wait-compaction to wait ~10 min)",
-                    "bounded", ""});
-  }
-  return Status::OK();
+  return MeasureCompaction(config, std::move(*server), before, started, rows);
 }
 
 }  // namespace kubes::bench

@@ -188,11 +188,15 @@ Status MeasureApi(const Config& config, std::vector<Row>& rows) {
     if (!server.ok()) return server.status();
     const Target& target = (*server)->target();
     std::fprintf(stderr, "kubes on 127.0.0.1:%d, data in %s\n", target.port, data.c_str());
+    auto rss = [&] { return static_cast<double>((*server)->RssKb()) / 1024.0; };
+    double idle = rss();
     KUBES_RETURN_IF_ERROR(MeasureConfigMaps(config, target, crud, rows));
+    double with_configmaps = rss();
     KUBES_RETURN_IF_ERROR(MeasurePods(config, target, rows));
+    double with_pods = rss();
     KUBES_RETURN_IF_ERROR(MeasureWatch(config, target, rows));
-    rows.push_back({"RSS after the loads above",
-                    Fmt("%.1f MiB", static_cast<double>((*server)->RssKb()) / 1024.0), "", ""});
+    rows.push_back({"RSS: idle → after the ConfigMaps → + Pods and lists → + watchers",
+                    Fmt("%.0f → %.0f → %.0f → %.0f MiB", idle, with_configmaps, with_pods, rss()), "", ""});
   }
   if (config.etcd.empty()) {
     rows.push_back({"etcd peer", "skipped: no etcd binary (apt-get install etcd-server)", "", ""});

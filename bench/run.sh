@@ -32,6 +32,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cp "$kubes" "$work/kubes"
-"$build/bench/kubes_bench" --kubes "$work/kubes" ${etcd:+--etcd "$etcd"} --work-dir "$work" "$@" &
+# Which code was measured: the work tree's commit (and whether it had edits) and when
+# the binary was built.
+commit="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
+label="tree $commit, binary built $(date -u -r "$kubes" '+%Y-%m-%d %H:%M UTC')"
+"$build/bench/kubes_bench" --kubes "$work/kubes" ${etcd:+--etcd "$etcd"} --work-dir "$work" --label "$label" "$@" &
 bench_pid=$!
 wait "$bench_pid"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -117,6 +118,7 @@ void ReadLoop(int epfd, std::vector<std::unique_ptr<Watcher>>& watchers, Deliver
   char buf[64 * 1024];
   while (!stop.load()) {
     int n = ::epoll_wait(epfd, events, 256, 50);
+    if (n < 0 && errno != EINTR) return;
     for (int e = 0; e < n; ++e) {
       int index = static_cast<int>(events[e].data.u32);
       Watcher& w = *watchers[static_cast<size_t>(index)];
@@ -164,6 +166,57 @@ WatchResult Tally(const Deliveries& deliveries, const std::vector<int64_t>& put_
   return result;
 }
 
+// The watch streams and the thread that reads them; closing is tied to scope.
+class WatchStreams {
+ public:
+  WatchStreams(int watchers, int writes) : deliveries_(watchers, writes), conns_(static_cast<size_t>(watchers)) {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    reader_ = std::thread([this] { ReadLoop(epfd_, conns_, deliveries_, stop_); });
+  }
+  ~WatchStreams() { Close(); }
+
+  // Stops the reader and closes every stream; the deliveries stay readable.
+  void Close() {
+    if (!reader_.joinable()) return;
+    stop_ = true;
+    reader_.join();
+    conns_.clear();
+    if (epfd_ >= 0) ::close(epfd_);
+  }
+  Deliveries& deliveries() { return deliveries_; }
+
+  // Opens every stream, then waits until each has had its synthetic ADDED (seq 0).
+  Status Open(const Target& target, const std::string& path, Clock::time_point deadline) {
+    if (epfd_ < 0) return Internal("epoll_create1 failed");
+    std::string request =
+        HttpClient::FormatRequest(target, "GET", path + "?watch=1&timeoutSeconds=600", "", "application/json");
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      auto conn = Conn::Dial(target.port, target.tls);
+      Status s = conn.ok() ? (*conn)->WriteAll(request) : conn.status();
+      if (s.ok()) s = (*conn)->SetNonBlocking();
+      if (!s.ok()) return std::move(s).Wrap("opening watcher " + std::to_string(i));
+      int fd = (*conn)->fd();
+      conns_[i] = std::make_unique<Watcher>();
+      conns_[i]->conn = std::move(*conn);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = static_cast<uint32_t>(i);
+      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);  // from here on only the reader touches conns_[i]
+    }
+    int n = static_cast<int>(conns_.size());
+    if (deliveries_.WaitFor(0, n, std::min(deadline, Clock::now() + std::chrono::seconds(60)))) return Status::OK();
+    return Internal("only " + std::to_string(deliveries_.Count(0)) + " of " + std::to_string(n) +
+                    " watchers received the initial ADDED event");
+  }
+
+ private:
+  Deliveries deliveries_;
+  std::vector<std::unique_ptr<Watcher>> conns_;
+  int epfd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread reader_;
+};
+
 }  // namespace
 
 Result<WatchResult> RunWatchLoad(const Target& target, const std::string& ns, int watchers, int writes,
@@ -172,48 +225,11 @@ Result<WatchResult> RunWatchLoad(const Target& target, const std::string& ns, in
   std::string path = "/api/v1/namespaces/" + ns + "/configmaps";
   KUBES_RETURN_IF_ERROR(Expect(writer.Do("POST", path, ConfigMapBody(ns, 0)), 201));
 
-  Deliveries deliveries(watchers, writes);
-  std::vector<std::unique_ptr<Watcher>> conns(static_cast<size_t>(watchers));
-  int epfd = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epfd < 0) return Internal("epoll_create1 failed");
-  std::atomic<bool> stop{false};
-  std::thread reader([&] { ReadLoop(epfd, conns, deliveries, stop); });
-  auto finish = [&] {
-    stop = true;
-    reader.join();
-    conns.clear();
-    ::close(epfd);
-  };
-
-  // Open every watch stream and wait until each has had its synthetic ADDED.
+  WatchStreams streams(watchers, writes);
   auto start = Clock::now();
-  std::string request = HttpClient::FormatRequest(target, "GET", path + "?watch=1&timeoutSeconds=600", "", "application/json");
-  for (int i = 0; i < watchers; ++i) {
-    auto conn = Conn::Dial(target.port, target.tls);
-    Status s = conn.ok() ? (*conn)->WriteAll(request) : conn.status();
-    if (s.ok()) s = (*conn)->SetNonBlocking();
-    if (!s.ok()) {
-      finish();
-      return std::move(s).Wrap("opening watcher " + std::to_string(i));
-    }
-    auto w = std::make_unique<Watcher>();
-    w->conn = std::move(*conn);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(i);
-    int fd = w->conn->fd();
-    conns[static_cast<size_t>(i)] = std::move(w);
-    ::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-  }
-  if (!deliveries.WaitFor(0, watchers, std::min(deadline, Clock::now() + std::chrono::seconds(60)))) {
-    int seen = deliveries.Count(0);
-    finish();
-    return Internal("only " + std::to_string(seen) + " of " + std::to_string(watchers) +
-                    " watchers received the initial ADDED event");
-  }
+  KUBES_RETURN_IF_ERROR(streams.Open(target, path, deadline));
   double connect_seconds = MillisSince(start) / 1000;
 
-  // The writes.
   std::vector<int64_t> put_sent_ns(static_cast<size_t>(writes) + 1, 0);
   std::vector<int64_t> put_returned_ns(static_cast<size_t>(writes) + 1, 0);
   int done = 0;
@@ -221,16 +237,13 @@ Result<WatchResult> RunWatchLoad(const Target& target, const std::string& ns, in
     put_sent_ns[static_cast<size_t>(seq)] = Nanos(Clock::now());
     Status s = Expect(writer.Do("PUT", path + "/watched", ConfigMapBody(ns, seq)), 200);
     put_returned_ns[static_cast<size_t>(seq)] = Nanos(Clock::now());
-    if (!s.ok()) {
-      finish();
-      return std::move(s).Wrap("write " + std::to_string(seq));
-    }
-    deliveries.WaitFor(seq, watchers, Clock::now() + std::chrono::seconds(10));
+    if (!s.ok()) return std::move(s).Wrap("write " + std::to_string(seq));
+    streams.deliveries().WaitFor(seq, watchers, Clock::now() + std::chrono::seconds(10));
     done = seq;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the fan-out settle between writes
   }
-  finish();
-  WatchResult result = Tally(deliveries, put_sent_ns, put_returned_ns, watchers, done);
+  streams.Close();  // the arrival table is final once the reader has stopped
+  WatchResult result = Tally(streams.deliveries(), put_sent_ns, put_returned_ns, watchers, done);
   result.watchers = watchers;
   result.writes = done;
   result.connect_seconds = connect_seconds;

@@ -3,6 +3,9 @@
 // serializer's strict decoding, rest.BeforeCreate / rest.BeforeUpdate, the
 // NamespaceLifecycle admission plugin, and each strategy's Validate).
 #include "api/decode.h"
+#include "apiserver/crd/defaulting.h"
+#include "apiserver/crd/pruning.h"
+#include "apiserver/crd/validation.h"
 #include "apimachinery/validation/names.h"
 #include "apiserver/endpoints/target.h"
 
@@ -22,9 +25,18 @@ void ResetServerFields(Json& meta) {
 
 // fieldValidation: Strict turns unknown fields into a 400; Warn (the default) into
 // warnings; Ignore says nothing. Wrong JSON types are always a 400.
+// Unknown fields of a custom resource: pruned as its CRD's schema says (upstream's
+// structural pruning), with the same Strict/Warn/Ignore handling.
+api::DecodeReport PruneCustomResource(Json& obj, const Json& schema) {
+  api::DecodeReport report;
+  if (!schema.is_object()) return report;
+  report.unknown_fields = crd::Prune(obj, schema);
+  crd::PruneNonNullableNullsWithoutDefaults(obj, &schema);
+  return report;
+}
+
 Status CheckDecode(const Request& req, const ResourceInfo& r, Json& obj, std::vector<std::string>& warnings) {
-  if (!r.schema) return Status::OK();
-  api::DecodeReport report = api::DecodeCheck(obj, *r.schema);
+  api::DecodeReport report = r.schema ? api::DecodeCheck(obj, *r.schema) : PruneCustomResource(obj, r.crd_schema);
   std::string prefix = r.kind + " in version \"" + r.version + "\" cannot be handled as a " + r.kind + ": ";
   if (!report.type_error.empty()) return NewBadRequest(prefix + report.type_error);
   std::string mode = req.Query("fieldValidation");
@@ -49,6 +61,7 @@ Status CheckDecode(const Request& req, const ResourceInfo& r, Json& obj, std::ve
 void Default(const ResourceInfo& r, Json& obj) {
   if (r.default_object) r.default_object(obj);
   if (r.schema) api::ApplySchemaDefaults(obj, *r.schema);
+  if (!r.schema && r.crd_schema.is_object()) crd::ApplyDefaults(obj, r.crd_schema);
 }
 
 Status Validate(const ResourceInfo& r, const Json& obj, const Json* old) {
@@ -57,6 +70,8 @@ Status Validate(const ResourceInfo& r, const Json& obj, const Json* old) {
   if (r.schema) {
     api::ValidateSchema(obj, *r.schema, Path(), errs);
     if (old) api::ValidateImmutable(obj, *old, *r.schema, Path(), errs);
+  } else if (r.crd_schema.is_object()) {
+    crd::Validate(obj, r.crd_schema, Path(), errs);
   }
   if (r.validate) r.validate(obj, old, errs);
   if (errs.empty()) return Status::OK();

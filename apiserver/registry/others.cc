@@ -1,5 +1,7 @@
 // Strategies of the remaining groups: autoscaling, policy, networking, rbac, ... 
 // (upstream pkg/registry/<group>/<kind>/strategy.go).
+#include "apiserver/crd/crd_schema.h"
+#include "apiserver/crd/validation.h"
 #include "apiserver/registry/strategies.h"
 
 namespace kubes::apiserver {
@@ -55,8 +57,27 @@ void ApplyOtherStrategy(ResourceInfo& r) {
         errs.push_back(validation::InvalidValue(Path("spec").Child("versions"), versions,
                                                 "must have exactly one version marked as storage version"));
       }
+      for (size_t i = 0; i < versions.size(); ++i) {
+        const Json& schema = versions[i].value("schema", Json::object()).value("openAPIV3Schema", Json());
+        Path sp = Path("spec").Child("versions").Index(i).Child("schema").Child("openAPIV3Schema");
+        if (schema.is_null()) {
+          errs.push_back(validation::Required(sp, "schemas are required"));
+          continue;
+        }
+        for (auto& e : crd::ValidateSchema(schema, sp)) errs.push_back(std::move(e));
+      }
       if (std::string scope = spec.value("scope", ""); scope != "Namespaced" && scope != "Cluster") {
         errs.push_back(validation::NotSupported(Path("spec").Child("scope"), scope, {"Cluster", "Namespaced"}));
+      }
+    };
+  }
+  if (r.kind == "CustomResourceDefinition") {
+    r.warnings = [](const Json& obj, std::vector<std::string>& warnings) {
+      for (const auto& v : obj.value("spec", Json::object()).value("versions", Json::array())) {
+        const Json& schema = v.value("schema", Json::object()).value("openAPIV3Schema", Json());
+        if (schema.is_object()) {
+          for (auto& w : crd::CELWarnings(schema)) warnings.push_back(std::move(w));
+        }
       }
     };
   }

@@ -193,8 +193,6 @@ def test_create_namespace(cluster):
         "character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
 
 
-@pytest.mark.xfail(reason="needs the service account and root CA publisher controllers (not written yet)",
-                   strict=True)
 def test_new_namespace_gets_default_service_account_and_root_ca(cluster):
     cluster.kubectl("create", "namespace", "stocked")
     from conftest import wait_for

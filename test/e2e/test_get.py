@@ -5,15 +5,22 @@ import json
 import pytest
 import yaml
 
-from conftest import example
+from conftest import example, wait_for
 
 NS = "selectors"
+
+
+# Every namespace also holds the ConfigMap kube-root-ca.crt (the cluster's CA bundle),
+# published there by a controller shortly after the namespace is created.
+ROOT_CA = "kube-root-ca.crt"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def objects(cluster):
     cluster.kubectl("apply", "-f", example("selectors", "objects.yaml"))
     cluster.kubectl("apply", "-f", example("all-kinds"))
+    wait_for(lambda: cluster.kubectl("-n", NS, "get", "cm", ROOT_CA, check=False).returncode == 0,
+             what=f"{ROOT_CA} in namespace {NS}")
 
 
 def names(cluster, *args):
@@ -24,11 +31,11 @@ def names(cluster, *args):
 @pytest.mark.parametrize("selector,expected", [
     ("app=web", ["web-dev", "web-prod"]),
     ("app==web", ["web-dev", "web-prod"]),
-    ("app!=web", ["cache", "db-prod", "unlabelled"]),
+    ("app!=web", ["cache", "db-prod", ROOT_CA, "unlabelled"]),
     ("env in (prod,dev)", ["db-prod", "web-dev", "web-prod"]),
-    ("env notin (prod)", ["cache", "unlabelled", "web-dev"]),
+    ("env notin (prod)", ["cache", ROOT_CA, "unlabelled", "web-dev"]),
     ("tier", ["web-dev", "web-prod"]),
-    ("!tier", ["cache", "db-prod", "unlabelled"]),
+    ("!tier", ["cache", "db-prod", ROOT_CA, "unlabelled"]),
     ("app=web,env=prod", ["web-prod"]),
     ("app in (web,db),!tier", ["db-prod"]),
     ("app=nothing", []),
@@ -46,11 +53,11 @@ def test_label_selector_syntax_error(cluster):
 
 def test_field_selectors(cluster):
     assert names(cluster, "--field-selector", "metadata.name=cache") == ["cache"]
-    assert names(cluster, "--field-selector", "metadata.name!=cache,metadata.name!=unlabelled") == \
+    assert names(cluster, "--field-selector", f"metadata.name!=cache,metadata.name!=unlabelled,metadata.name!={ROOT_CA}") == \
         ["db-prod", "web-dev", "web-prod"]
     out = cluster.kubectl("get", "cm", "-A", "--field-selector", "metadata.namespace=selectors",
                           "-o", "name").stdout.split()
-    assert len(out) == 5
+    assert len(out) == 6
     r = cluster.kubectl("-n", NS, "get", "cm", "--field-selector", "data.replicas=5", check=False)
     assert r.returncode == 1
     assert "field label not supported: data.replicas" in r.stderr
@@ -156,7 +163,8 @@ def test_all_namespaces(cluster):
 
 
 def test_sort_by(cluster):
-    out = cluster.kubectl("-n", NS, "get", "cm", "--sort-by=.metadata.annotations.rank", "-o", "name").stdout
+    out = cluster.kubectl("-n", NS, "get", "cm", "--sort-by=.metadata.annotations.rank", "-o", "name",
+                          "--field-selector", f"metadata.name!={ROOT_CA}").stdout
     assert out.split() == ["configmap/web-dev", "configmap/cache", "configmap/web-prod",
                            "configmap/db-prod", "configmap/unlabelled"]
     # --sort-by with the human table: kubectl asks for the objects inside the table rows.
@@ -196,13 +204,13 @@ def test_get_raw_paging(cluster):
     page = json.loads(cluster.kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/configmaps?limit=2").stdout)
     assert len(page["items"]) == 2
     cont = page["metadata"]["continue"]
-    assert cont and page["metadata"]["remainingItemCount"] == 3
+    assert cont and page["metadata"]["remainingItemCount"] == 4
     rest = json.loads(cluster.kubectl("get", "--raw",
                                       f"/api/v1/namespaces/{NS}/configmaps?limit=2&continue={cont}").stdout)
     assert len(rest["items"]) == 2
     # kubectl pages with --chunk-size and puts the pages back together.
     out = cluster.kubectl("-n", NS, "get", "cm", "--chunk-size=2", "-o", "name").stdout.split()
-    assert len(out) == 5
+    assert len(out) == 6
 
 
 # The columns upstream's API server sends for `kubectl get <kind>` (pkg/printers/internalversion

@@ -109,7 +109,7 @@ def test_watch_from_resource_version_zero_starts_with_current_state(cluster, ns)
     cluster.kubectl("apply", "-f", "-", input=manifest(ns))
     path = f"/api/v1/namespaces/{ns}/configmaps?watch=1&resourceVersion=0&timeoutSeconds=30"
     with cluster.kubectl_stream("get", "--raw", path) as w:
-        ev = json.loads(w.wait_line(lambda l: l.startswith("{")))
+        ev = json.loads(w.wait_line(lambda l: '"name":"watched"' in l))
         assert ev["type"] == "ADDED" and ev["object"]["metadata"]["name"] == "watched"
 
 
