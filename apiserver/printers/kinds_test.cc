@@ -78,7 +78,7 @@ const KindCase kKindCases[] = {
     {"", "ResourceQuota",
      R"({"metadata":{"name":"q"},"status":{"hard":{"pods":"10","cpu":"2","limits.memory":"2Gi","requests.memory":"1Gi"},
         "used":{"cpu":"500m","pods":"3"}}})",
-     R"(["q","cpu: 500m/2, pods: 3/10, requests.memory: 0/1Gi","limits.memory: 0/2Gi","60m"])"},
+     R"(["q","60m","cpu: 500m/2, pods: 3/10, requests.memory: 0/1Gi","limits.memory: 0/2Gi"])"},
     {"", "ReplicationController",
      R"({"metadata":{"name":"rc"},"spec":{"replicas":3,"selector":{"app":"web"},
         "template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"},{"name":"log","image":"busybox"}]}}},
