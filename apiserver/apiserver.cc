@@ -265,6 +265,18 @@ bool APIServer::Authenticate(Request& req) {
 }
 
 Response APIServer::Handle(Request& req) {
+  // A bug in a handler must cost one request, never the server: anything thrown
+  // becomes a 500 with the reason.
+  try {
+    return HandleUnsafe(req);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kubes: internal error serving %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+    return ErrorResponse(Internal(std::string("an error on the server (\"") + e.what() +
+                                  "\") has prevented the request from succeeding"));
+  }
+}
+
+Response APIServer::HandleUnsafe(Request& req) {
   const std::string& p = req.path;
   if (p == "/healthz" || p == "/livez" || p == "/readyz" || p.starts_with("/healthz/") || p.starts_with("/livez/") ||
       p.starts_with("/readyz/")) {

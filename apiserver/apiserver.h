@@ -69,6 +69,7 @@ class APIServer {
   Status EnsureKubernetesService();
   // Creates obj at path, or replaces it when it exists and differs.
   Status Reconcile(const std::string& collection_path, const std::string& name, const Json& obj);
+  Response HandleUnsafe(Request& req);
   Response HandleReview(Request& req, const RequestInfo& info);
   Response HandleTokenRequest(Request& req, const RequestInfo& info);
   bool Authenticate(Request& req);

@@ -1,5 +1,6 @@
 #include "apiserver/openapi.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -88,8 +89,10 @@ class DocBuilder {
       if (!desc.empty()) p["description"] = desc;
       if (!f.default_value.empty()) p["default"] = DefaultJson(f);
       if (!f.enum_values.empty()) {
-        if (f.type.kind == ValueKind::kList) p["items"]["enum"] = f.enum_values;
-        else p["enum"] = f.enum_values;
+        std::vector<std::string> sorted = f.enum_values;
+        std::sort(sorted.begin(), sorted.end());
+        if (f.type.kind == ValueKind::kList) p["items"]["enum"] = sorted;
+        else p["enum"] = sorted;
       }
       if (!f.merge_key.empty()) p["x-kubernetes-patch-merge-key"] = f.merge_key;
       if (!f.patch_strategy.empty()) p["x-kubernetes-patch-strategy"] = f.patch_strategy;

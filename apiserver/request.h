@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,13 @@ struct Request {
     return it == query.end() ? "" : it->second;
   }
   bool HasQuery(const std::string& name) const { return query.count(name) > 0; }
+  // A boolean parameter as the apiserver reads them: absent, "", "0" and "false" (any
+  // case) are false; every other value is true (watch=True from the Python client).
+  bool QueryBool(const std::string& name) const {
+    std::string v = Query(name);
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return !v.empty() && v != "0" && v != "false";
+  }
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;
@@ -57,7 +65,16 @@ struct Response {
   // Set for streamed responses: the server sends the headers, then calls it.
   std::function<void(ResponseStream&)> stream;
 
-  void AddWarning(const std::string& text) { headers.emplace_back("Warning", "299 - \"" + text + "\""); }
+  // A `Warning: 299 - "text"` header (RFC 7234), quotes and backslashes escaped so
+  // clients can parse it.
+  void AddWarning(const std::string& text) {
+    std::string quoted;
+    for (char c : text) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += (c == '\n' || c == '\r') ? ' ' : c;
+    }
+    headers.emplace_back("Warning", "299 - \"" + quoted + "\"");
+  }
 };
 
 }  // namespace kubes::apiserver

@@ -53,8 +53,7 @@ RequestInfo ParseRequestInfo(const Request& req) {
   if (rest.size() >= 3) info.subresource = rest[2];
   for (size_t k = 3; k < rest.size(); ++k) info.subresource += "/" + rest[k];
 
-  std::string watch = req.Query("watch");
-  bool is_watch = watch == "true" || watch == "1";
+  bool is_watch = req.QueryBool("watch");
   if (req.method == "GET" || req.method == "HEAD") {
     info.verb = is_watch ? "watch" : info.name.empty() ? "list" : "get";
   } else if (req.method == "POST") {

@@ -229,7 +229,11 @@ struct Server::Impl {
     http::write_header(stream, sr, ec);
     if (ec) return;
     Stream s(stream);
-    r.stream(s);
+    try {
+      r.stream(s);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kubes: internal error in a streamed response: %s\n", e.what());
+    }
     net::write(stream, http::make_chunk_last(), ec);
     stream.shutdown(ec);
   }

@@ -64,7 +64,7 @@ inline FieldError Duplicate(const Path& p, Json value) {
   return {ErrorType::kDuplicate, p.String(), std::move(value), ""};
 }
 inline FieldError TooLong(const Path& p, Json value, size_t max) {
-  return {ErrorType::kTooLong, p.String(), std::move(value), "must have at most " + std::to_string(max) + " bytes"};
+  return {ErrorType::kTooLong, p.String(), std::move(value), "may not be more than " + std::to_string(max) + " bytes"};
 }
 
 // The 422 Status: `<Kind> "<name>" is invalid: <errors>` with one cause per error.

@@ -78,6 +78,24 @@ Status Validate(const ResourceInfo& r, const Json& obj, const Json* old) {
   return validation::NewInvalid(r.QualifiedKind(), obj["metadata"].value("name", ""), errs);
 }
 
+// An object being deleted may lose finalizers but not gain any (ValidateObjectMetaUpdate).
+Status CheckNoNewFinalizers(const ResourceInfo& r, const Json& obj, const Json& old) {
+  if (!old["metadata"].contains("deletionTimestamp")) return Status::OK();
+  const Json& before = old["metadata"].value("finalizers", Json::array());
+  std::vector<std::string> added;
+  for (const auto& f : obj["metadata"].value("finalizers", Json::array())) {
+    if (std::find(before.begin(), before.end(), f) == before.end() && f.is_string()) added.push_back(f.get<std::string>());
+  }
+  if (added.empty()) return Status::OK();
+  std::string list = "[]string{";
+  for (size_t i = 0; i < added.size(); ++i) list += (i ? ", " : "") + Json(added[i]).dump();
+  list += "}";
+  return validation::NewInvalid(r.QualifiedKind(), obj["metadata"].value("name", ""),
+                                {validation::Forbidden(Path("metadata").Child("finalizers"),
+                                                       "no new finalizers can be added if the object is being deleted, "
+                                                       "found new finalizers " + list)});
+}
+
 // Everything but metadata and status: a change here is a new generation.
 Json SpecPart(const Json& obj) {
   Json copy = obj;
@@ -168,11 +186,12 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
   Default(r, obj);
   admission::Attributes attrs{r, "UPDATE", t.namespace_, t.name, t.subresource, &old};
   KUBES_RETURN_IF_ERROR(admission_.Admit(attrs, obj, reader_));
-  if (r.prepare_for_update) r.prepare_for_update(obj, old);
+  if (r.prepare_for_update && t.subresource != "finalize") r.prepare_for_update(obj, old);
   if (r.tracks_generation && SpecPart(obj) != SpecPart(old)) {
     obj["metadata"]["generation"] = old_meta.value("generation", 0) + 1;
   }
   KUBES_RETURN_IF_ERROR(Validate(r, obj, &old));
+  KUBES_RETURN_IF_ERROR(CheckNoNewFinalizers(r, obj, old));
   KUBES_RETURN_IF_ERROR(admission_.Validate(attrs, obj, reader_));
   if (r.warnings) r.warnings(obj, warnings);
   return obj;

@@ -35,7 +35,7 @@ Result<Json> ParseDeleteOptions(const Request& req) {
   }
   if (req.HasQuery("gracePeriodSeconds")) options["gracePeriodSeconds"] = std::atoll(req.Query("gracePeriodSeconds").c_str());
   if (req.HasQuery("propagationPolicy")) options["propagationPolicy"] = req.Query("propagationPolicy");
-  if (req.HasQuery("orphanDependents")) options["orphanDependents"] = req.Query("orphanDependents") == "true";
+  if (req.HasQuery("orphanDependents")) options["orphanDependents"] = req.QueryBool("orphanDependents");
   std::string policy = options.value("propagationPolicy", "");
   if (!policy.empty() && policy != "Foreground" && policy != "Background" && policy != "Orphan") {
     return Status(Code::kInvalid, "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" +

@@ -17,6 +17,9 @@ struct Endpoints::Target {
   std::string namespace_;  // "" for cluster-scoped or all namespaces
   std::string name;
   std::string subresource;
+  // The subresource a change is recorded under in managedFields when it differs from
+  // `subresource` (a /scale write is carried out as a patch of the object itself).
+  std::string tracked_as;
   std::string Key() const { return resource->Key(namespace_, name); }
   // Prefix of the objects a list or watch covers.
   std::string ListPrefix() const {

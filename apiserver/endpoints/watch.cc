@@ -37,7 +37,7 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
     thread_local std::mt19937 rng(std::random_device{}());
     timeout_s = 1800 + std::uniform_int_distribution<int>(0, 1800)(rng);
   }
-  bool bookmarks = req.Query("allowWatchBookmarks") == "true";
+  bool bookmarks = req.QueryBool("allowWatchBookmarks");
   auto watcher = cacher_->Watch(t.ListPrefix(), *from);
   Response resp;
   auto out = endpoints::Negotiate(req);

@@ -24,13 +24,43 @@ Status UnsupportedMediaType(const std::string& type, const std::string& accepted
   return Status(Code::kUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: " + accepted);
 }
 
+// How Go's encoding/json describes the first problem in a malformed document.
+std::string JsonErrorText(const std::string& body) {
+  try {
+    (void)Json::parse(body);
+  } catch (const Json::parse_error& e) {
+    size_t at = e.byte > 0 ? e.byte - 1 : 0;
+    if (at >= body.size()) return "unexpected end of JSON input";
+    return std::string("invalid character '") + body[at] + "' looking for beginning of value";
+  } catch (...) {
+  }
+  return "unexpected end of JSON input";
+}
+
+// The first 30 bytes of a body for an error message (upstream summarizeData).
+std::string SummarizeBody(const std::string& body) {
+  if (body.empty()) return "<empty>";
+  if (body[0] == '{') return body.size() > 30 ? body.substr(0, 30) + " ..." : body;
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < std::min<size_t>(body.size(), 30); ++i) {
+    hex += kHex[static_cast<unsigned char>(body[i]) >> 4];
+    hex += kHex[static_cast<unsigned char>(body[i]) & 15];
+  }
+  return body.size() > 30 ? hex + " ..." : hex;
+}
+
 // Decodes a create/update body into JSON and checks its apiVersion and kind.
 Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::SchemaRegistry& schemas) {
   std::string type = MediaType(req);
   Result<Json> obj = Json();
   if (type.empty() || type == "application/json" || type == "*/*") {
     Json j = Json::parse(req.body, nullptr, false);
-    if (j.is_discarded()) return NewBadRequest("couldn't get version/kind; json parse error: invalid JSON in request body");
+    if (j.is_discarded()) {
+      return NewBadRequest("the object provided is unrecognized (must be of type " + r.kind +
+                           "): couldn't get version/kind; json parse error: " + JsonErrorText(req.body) + " (" +
+                           SummarizeBody(req.body) + ")");
+    }
     obj = std::move(j);
   } else if (type == "application/yaml") {
     obj = api::YamlToJson(req.body);
@@ -63,13 +93,12 @@ Response WithWarnings(Response resp, const std::vector<std::string>& warnings) {
   return resp;
 }
 
-// The object without what changes on every write, to spot no-op updates.
+// The object without its resourceVersion, to spot no-op updates. (managedFields
+// count: a new co-owner is a real change; the field manager leaves them alone when a
+// write changes nothing.)
 Json Comparable(const Json& obj) {
   Json c = obj;
-  if (c.contains("metadata")) {
-    c["metadata"].erase("resourceVersion");
-    c["metadata"].erase("managedFields");
-  }
+  if (c.contains("metadata")) c["metadata"].erase("resourceVersion");
   return c;
 }
 
@@ -100,7 +129,8 @@ std::string Manager(const Request& req) {
 // Records in metadata.managedFields which fields this write set (operation Update).
 Json Endpoints::TrackChange(const Request& req, const Target& t, const Json* old, const Json& obj) {
   return fieldmanager::UpdateManagedFields(old, obj, Manager(req), fieldmanager::kOperationUpdate,
-                                           t.resource->GroupVersion(), t.subresource, UnixSeconds(*clock_),
+                                           t.resource->GroupVersion(), t.tracked_as.empty() ? t.subresource : t.tracked_as,
+                                           UnixSeconds(*clock_),
                                            t.resource->schema);
 }
 
@@ -165,6 +195,7 @@ Response Endpoints::Update(const Request& req, const Target& t) {
     patch.body = Json({{"spec", {{"replicas", scale.value("spec", Json::object()).value("replicas", 0)}}}}).dump();
     Target main = t;
     main.subresource = "";
+    main.tracked_as = "scale";
     Response resp = Patch(patch, main);
     if (resp.code != 200) return resp;
     return Get(req, t);
@@ -218,6 +249,7 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
     inner.body = Json({{"spec", {{"replicas", patched->value("spec", Json::object()).value("replicas", 0)}}}}).dump();
     Target main = t;
     main.subresource = "";
+    main.tracked_as = "scale";
     Response resp = Patch(inner, main);
     if (resp.code != 200) return resp;
     return Get(get, t);
@@ -268,7 +300,7 @@ Response Endpoints::Apply(const Request& req, const Target& t) {
   auto config = api::YamlToJson(req.body);
   if (!config.ok()) return ErrorResponse(config.status());
   if (!config->is_object()) return ErrorResponse(NewBadRequest("the apply configuration must be an object"));
-  bool force = req.Query("force") == "true";
+  bool force = req.QueryBool("force");
   int64_t now = UnixSeconds(*clock_);
   std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
   if (AllocatesFromPool(r)) serial.lock();
@@ -291,7 +323,11 @@ Response Endpoints::Apply(const Request& req, const Target& t) {
       if (stored.status().code() != Code::kAlreadyExists) return ErrorResponse(stored.status());
       continue;  // created meanwhile: apply to it
     }
-    if (!applied->changed && !DryRun(req)) return WithWarnings(JsonResponse(200, (*existing)->json), warnings);
+    bool ownership_changed = applied->object["metadata"].value("managedFields", Json()) !=
+                             live->value("metadata", Json::object()).value("managedFields", Json());
+    if (!applied->changed && !ownership_changed && !DryRun(req)) {
+      return WithWarnings(JsonResponse(200, (*existing)->json), warnings);
+    }
     auto admitted = AdmitUpdate(req, t, std::move(applied->object), *live, warnings);
     if (!admitted.ok()) return WithWarnings(ErrorResponse(admitted.status()), warnings);
     if (DryRun(req)) return WithWarnings(JsonResponse(200, admitted->dump()), warnings);

@@ -58,6 +58,25 @@ void ValidateJob(const Json& obj, const Json* old, ErrorList& errs) {
   if (spec.contains("selector") && spec.value("manualSelector", false)) {
     ValidateSelectorMatchesTemplate(spec, p, errs);
   }
+  if (old) {
+    // The pod template is fixed once the Job exists; a suspended Job may still change
+    // where its Pods go (upstream's mutable scheduling directives).
+    auto strip = [&](Json tmpl) {
+      if (spec.value("suspend", false)) {
+        for (const char* f : {"nodeSelector", "tolerations", "affinity", "schedulingGates"}) tmpl["spec"].erase(f);
+        tmpl["metadata"].erase("labels");
+        tmpl["metadata"].erase("annotations");
+      }
+      return tmpl;
+    };
+    const Json& old_tmpl = old->value("spec", Json::object()).value("template", Json::object());
+    const Json& new_tmpl = spec.value("template", Json::object());
+    if (strip(new_tmpl) != strip(old_tmpl)) {
+      auto err = validation::InvalidValue(p.Child("template"), "core.PodTemplateSpec{...}", "field is immutable");
+      err.raw_value = true;
+      errs.push_back(std::move(err));
+    }
+  }
 }
 
 }  // namespace

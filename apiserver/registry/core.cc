@@ -86,6 +86,36 @@ void ValidateContainers(const Json& list, const Path& p, bool require_image, std
   }
 }
 
+// ConfigMaps and Secrets: at most 1 MiB of data, and with `immutable: true` neither
+// the data nor the flag may change (ValidateConfigMapUpdate / ValidateSecretUpdate).
+void ValidateDataObject(const Json& obj, const Json* old, bool is_secret, ErrorList& errs) {
+  size_t total = 0;
+  for (const char* field : {"data", "binaryData"}) {
+    const Json entries = obj.value(field, Json::object());
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+      total += it.key().size() + (it.value().is_string() ? it.value().get<std::string>().size() : 0);
+    }
+  }
+  // Secret data is base64 in JSON; the limit is on the decoded bytes.
+  if (is_secret) total = total * 3 / 4;
+  constexpr size_t kMaxSize = 1024 * 1024;
+  if (total > kMaxSize) {
+    validation::FieldError e{validation::ErrorType::kTooLong, is_secret ? "data" : "[]", nullptr,
+                             "may not be more than " + std::to_string(kMaxSize) + " bytes"};
+    errs.push_back(e);
+  }
+  if (old && old->value("immutable", false)) {
+    const char* msg = "field is immutable when `immutable` is set";
+    if (!obj.value("immutable", false)) errs.push_back(validation::Forbidden(Path("immutable"), msg));
+    if (obj.value("data", Json::object()) != old->value("data", Json::object())) {
+      errs.push_back(validation::Forbidden(Path("data"), msg));
+    }
+    if (!is_secret && obj.value("binaryData", Json::object()) != old->value("binaryData", Json::object())) {
+      errs.push_back(validation::Forbidden(Path("binaryData"), msg));
+    }
+  }
+}
+
 void PrepareNamespace(Json& obj) {
   obj["spec"]["finalizers"] = Json::array({"kubernetes"});
   obj["status"] = {{"phase", "Active"}};
@@ -218,6 +248,12 @@ void ApplyCoreStrategy(ResourceInfo& r) {
       std::string name = obj["metadata"].value("name", "");
       if (!name.empty()) obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
     };
+    // spec.finalizers change only through the finalize subresource.
+    r.prepare_for_update = [](Json& obj, const Json& old) {
+      Json finalizers = old.value("spec", Json::object()).value("finalizers", Json());
+      if (finalizers.is_null()) obj["spec"].erase("finalizers");
+      else obj["spec"]["finalizers"] = finalizers;
+    };
     r.field_selectors = {"status.phase"};
     r.selectable_fields = [](const Json& o, std::map<std::string, std::string>& f) {
       f["status.phase"] = o.value("status", Json::object()).value("phase", "");
@@ -266,8 +302,11 @@ void ApplyCoreStrategy(ResourceInfo& r) {
     r.name_rule = validation::NameRule::kDNS1035Label;
     r.default_object = DefaultService;
     r.validate = ValidateService;
+  } else if (r.kind == "ConfigMap") {
+    r.validate = [](const Json& obj, const Json* old, ErrorList& errs) { ValidateDataObject(obj, old, false, errs); };
   } else if (r.kind == "Secret") {
     r.default_object = DefaultSecret;
+    r.validate = [](const Json& obj, const Json* old, ErrorList& errs) { ValidateDataObject(obj, old, true, errs); };
     r.field_selectors = {"type"};
     r.selectable_fields = [](const Json& o, std::map<std::string, std::string>& f) { f["type"] = o.value("type", ""); };
   } else if (r.kind == "Node") {
