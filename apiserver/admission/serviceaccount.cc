@@ -3,22 +3,13 @@
 // automountServiceAccountToken is false, the Pod gets a projected volume
 // kube-api-access-<random> (a bound token, the cluster CA, its namespace) mounted
 // read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container.
-#include <random>
-
 #include "apiserver/admission/admission.h"
+#include "util/random.h"
 
 namespace kubes::apiserver::admission {
 namespace {
 
 constexpr const char* kMountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-std::string Suffix() {
-  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  std::string s;
-  for (int i = 0; i < 5; ++i) s += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
-  return s;
-}
 
 Json TokenVolume(const std::string& name) {
   return {{"name", name},
@@ -66,7 +57,7 @@ class ServiceAccount : public Plugin {
         if (HasMountAt(c, kMountPath)) return Status::OK();  // the user mounted their own
       }
     }
-    std::string volume = "kube-api-access-" + Suffix();
+    std::string volume = "kube-api-access-" + RandomSuffix(5);
     if (!spec.contains("volumes")) spec["volumes"] = Json::array();
     spec["volumes"].push_back(TokenVolume(volume));
     for (const char* list : {"initContainers", "containers"}) {

@@ -8,6 +8,7 @@
 #include "apiserver/crd/validation.h"
 #include "apimachinery/validation/names.h"
 #include "apiserver/endpoints/target.h"
+#include "util/random.h"
 
 namespace kubes::apiserver {
 namespace {
@@ -122,9 +123,9 @@ Result<Json> Endpoints::AdmitCreate(const Request& req, const Target& t, Json ob
   }
   ResetServerFields(meta);
   if (meta.value("name", "").empty() && !meta.value("generateName", "").empty()) {
-    meta["name"] = meta["generateName"].get<std::string>() + endpoints::RandomSuffix(5);
+    meta["name"] = meta["generateName"].get<std::string>() + RandomSuffix(5);
   }
-  meta["uid"] = endpoints::NewUID();
+  meta["uid"] = NewUID();
   meta["creationTimestamp"] = FormatRFC3339(clock_->Now());
   if (r.tracks_generation) meta["generation"] = 1;
   if (r.HasSubresource("status")) obj.erase("status");

@@ -57,9 +57,6 @@ std::string SuccessStatus(const ResourceInfo& r, const Json& obj);
 // Parses a resourceVersion query value: "" and "0" mean 0.
 Result<int64_t> ParseResourceVersion(const std::string& s);
 
-// Random suffix for generateName (upstream's alphabet without vowels and confusables).
-std::string RandomSuffix(size_t n);
-std::string NewUID();
 
 }  // namespace endpoints
 }  // namespace kubes::apiserver

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "apimachinery/validation/names.h"
+#include "pki/base64.h"
 #include "apiserver/registry/strategies.h"
 
 namespace kubes::apiserver {
@@ -124,18 +125,8 @@ void PrepareNamespace(Json& obj) {
 void DefaultSecret(Json& obj) {
   // stringData is write-only: merged into data (base64) and dropped.
   if (!obj.contains("stringData") || !obj["stringData"].is_object()) return;
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (auto& [k, v] : obj["stringData"].items()) {
-    std::string in = v.is_string() ? v.get<std::string>() : v.dump(), out;
-    for (size_t i = 0; i < in.size(); i += 3) {
-      uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-      if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-      if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-      out += kAlphabet[(n >> 18) & 63];
-      out += kAlphabet[(n >> 12) & 63];
-      out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-      out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-    }
+    std::string out = pki::Base64Encode(v.is_string() ? v.get<std::string>() : v.dump());
     obj["data"][k] = out;
   }
   obj.erase("stringData");
@@ -231,10 +222,6 @@ void ValidatePodSpec(const Json& spec, const Path& p, ErrorList& errs) {
     if (n.empty()) continue;
     for (const auto& m : validation::IsDNS1123Label(n)) errs.push_back(validation::InvalidValue(p.Child("volumes").Index(i).Child("name"), n, m));
     if (!volumes.insert(n).second) errs.push_back(validation::Duplicate(p.Child("volumes").Index(i).Child("name"), n));
-  }
-  if (spec.contains("terminationGracePeriodSeconds") && spec["terminationGracePeriodSeconds"].is_number_integer() &&
-      spec["terminationGracePeriodSeconds"].get<int64_t>() < 0) {
-    // Negative values are allowed by the API (treated as 1); nothing to report.
   }
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 
 #include "client/client.h"
 #include "client/informer.h"
@@ -27,6 +28,9 @@ class NamespaceController {
   Status SyncNamespace(const std::string& name);
 
  private:
+  Status UpdateConditions(const nlohmann::json& ns, const std::map<std::string, int>& per_resource,
+                          const std::map<std::string, int>& per_finalizer);
+
   client::Client* client_;
   client::Informer namespaces_;
   client::WorkQueue queue_;

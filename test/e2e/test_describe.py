@@ -70,6 +70,7 @@ def fields(lines):
     return out
 
 
+@pytest.mark.xfail(reason="kubes stores events.k8s.io/v1 and core/v1 Events separately (README: not yet)", strict=True)
 def test_describe_pod_shows_status_and_events(cluster):
     out = cluster.kubectl("-n", "describe-demo", "describe", "pod", "web").stdout
     lines = out.splitlines()
@@ -115,6 +116,7 @@ def test_pod_qos_class_is_set_by_the_server(cluster):
     assert pod["status"]["phase"] == "Pending"
 
 
+@pytest.mark.xfail(reason="kubes stores events.k8s.io/v1 and core/v1 Events separately (README: not yet)", strict=True)
 def test_events_are_one_resource_in_two_apis(cluster):
     core = cluster.get_json("-n", "describe-demo", "events")
     by_name = {e["metadata"]["name"]: e for e in core["items"]}
