@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <future>
 
 #include "api/protobuf.h"
 #include "api/schema.h"
@@ -101,9 +102,16 @@ Status APIServer::Start() {
   std::string pki_dir = options_.data_dir + "/pki";
   auto certs = pki::EnsureServerCertificates(pki_dir, pki::ApiserverSubjectAltNames(options_.extra_sans), UnixNow());
   if (!certs.ok()) return certs.status();
-  auto sa = pki::ServiceAccountKey::LoadOrCreate(pki_dir);
-  if (!sa.ok()) return sa.status();
-  sa_key_ = std::move(sa).value();
+  // The token signing key: generating an RSA key takes a few hundred milliseconds, so
+  // on first start it is made in the background while the server starts answering.
+  sa_key_ = std::async(std::launch::async, [pki_dir]() -> std::shared_ptr<pki::ServiceAccountKey> {
+              auto key = pki::ServiceAccountKey::LoadOrCreate(pki_dir);
+              if (!key.ok()) {
+                std::fprintf(stderr, "kubes: service account key: %s\n", key.status().ToString().c_str());
+                return nullptr;
+              }
+              return std::shared_ptr<pki::ServiceAccountKey>(std::move(key).value());
+            }).share();
   std::string token_file = pki_dir + "/admin.token";
   auto token = pki::ReadFile(token_file);
   if (token.ok() && !token->empty()) {
@@ -255,7 +263,9 @@ bool APIServer::Authenticate(Request& req) {
     req.user = UserInfo{"kubes-admin", "", {"system:masters", "system:authenticated"}};
     return true;
   }
-  auto claims = sa_key_->Verify(token, UnixNow());
+  auto key = sa_key_.get();
+  if (!key) return false;
+  auto claims = key->Verify(token, UnixNow());
   if (!claims.ok()) return false;
   std::string sub = claims->value("sub", "");
   if (!sub.starts_with("system:serviceaccount:")) return false;
@@ -369,7 +379,9 @@ Response APIServer::HandleTokenRequest(Request& req, const RequestInfo& info) {
                  {"exp", now + expiration},
                  {"kubernetes.io", {{"namespace", info.namespace_},
                                     {"serviceaccount", {{"name", info.name}, {"uid", meta.value("uid", "")}}}}}};
-  auto token = sa_key_->Sign(claims);
+  auto key = sa_key_.get();
+  if (!key) return ErrorResponse(Internal("the service account signing key is not available"));
+  auto token = key->Sign(claims);
   if (!token.ok()) return ErrorResponse(token.status());
   Json out = {{"apiVersion", "authentication.k8s.io/v1"},
               {"kind", "TokenRequest"},

@@ -10,6 +10,7 @@
 // Thread-safety: Handle is called concurrently from every connection thread.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 
@@ -87,7 +88,7 @@ class APIServer {
   std::unique_ptr<CustomResources> custom_resources_;
   std::thread custom_resources_thread_;
   std::atomic<bool> stop_flag_{false};
-  std::unique_ptr<pki::ServiceAccountKey> sa_key_;
+  std::shared_future<std::shared_ptr<pki::ServiceAccountKey>> sa_key_;
   std::string admin_token_;
   std::string kubeconfig_path_;
   std::thread compactor_;

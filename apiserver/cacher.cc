@@ -63,27 +63,52 @@ Status Cacher::Init() {
   return Status::OK();
 }
 
+namespace {
+// The object a Create or Update of this thread is writing, handed to the observer
+// (which runs on the same thread inside the store's write) so it need not parse the
+// bytes it was just given.
+thread_local Json* t_writing = nullptr;
+}  // namespace
+
 // Called by the store after each committed write, in revision order.
 void Cacher::OnStorageEvent(const storage::Event& ev) {
-  auto obj = MakeObject(ev.kv);
-  if (!obj.ok()) return;  // cannot happen: we only store what we serialized
   WatchEvent::Type t = ev.type == storage::Event::Type::kDelete ? WatchEvent::Type::kDeleted
                        : ev.created                              ? WatchEvent::Type::kAdded
                                                                  : WatchEvent::Type::kModified;
+  ObjectPtr prev;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ObjectPtr prev;
     if (auto it = objects_.find(ev.kv.key); it != objects_.end()) prev = it->second;
-    if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
-    else objects_[ev.kv.key] = *obj;
-    history_.push_back({ev.kv.mod_revision, WatchEvent{t, *obj, prev}});
-    revision_ = ev.kv.mod_revision;
-    while (history_.size() > capacity_) {
-      oldest_ = history_.front().revision;
-      history_.pop_front();
-    }
   }
-  changed_.notify_all();
+  auto obj = std::make_shared<StoredObject>();
+  obj->key = ev.kv.key;
+  obj->revision = ev.kv.mod_revision;
+  if (t == WatchEvent::Type::kDeleted && prev) {
+    obj->object = prev->object;  // the last state, at the deletion's revision
+  } else if (t_writing) {
+    obj->object = std::move(*t_writing);
+    t_writing = nullptr;
+  } else {
+    auto parsed = MakeObject(ev.kv);
+    if (!parsed.ok()) return;  // cannot happen: we only store what we serialized
+    obj->object = (*parsed)->object;
+  }
+  obj->object["metadata"]["resourceVersion"] = std::to_string(ev.kv.mod_revision);
+  obj->json = obj->object.dump();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
+  else objects_[ev.kv.key] = obj;
+  history_.push_back({ev.kv.mod_revision, WatchEvent{t, obj, prev}});
+  revision_ = ev.kv.mod_revision;
+  while (history_.size() > capacity_) {
+    oldest_ = history_.front().revision;
+    history_.pop_front();
+  }
+  for (Watcher* w : watchers_) {
+    if (!ev.kv.key.starts_with(w->prefix_)) continue;
+    w->pending_ = true;
+    w->wake_.notify_one();
+  }
 }
 
 Result<ObjectPtr> Cacher::Get(const std::string& key) const {
@@ -125,13 +150,19 @@ std::string Serialize(Json& object) {
 }  // namespace
 
 Result<ObjectPtr> Cacher::Create(const std::string& key, Json object) {
-  auto rev = store_->Create(key, Serialize(object));
+  std::string bytes = Serialize(object);
+  t_writing = &object;
+  auto rev = store_->Create(key, bytes);
+  t_writing = nullptr;
   if (!rev.ok()) return rev.status();
   return FindWritten(key, *rev);
 }
 
 Result<ObjectPtr> Cacher::Update(const std::string& key, Json object, int64_t expected_revision) {
-  auto rev = store_->Update(key, Serialize(object), expected_revision);
+  std::string bytes = Serialize(object);
+  t_writing = &object;
+  auto rev = store_->Update(key, bytes, expected_revision);
+  t_writing = nullptr;
   if (!rev.ok()) return rev.status();
   return FindWritten(key, *rev);
 }
@@ -155,25 +186,37 @@ Status Cacher::Compact(int64_t revision) {
 
 Result<std::unique_ptr<Cacher::Watcher>> Cacher::Watch(const std::string& prefix, int64_t from_revision) {
   std::lock_guard<std::mutex> lock(mu_);
+  std::unique_ptr<Watcher> w;
   if (from_revision == 0) {
-    auto w = std::unique_ptr<Watcher>(new Watcher(this, prefix, revision_));
+    w.reset(new Watcher(this, prefix, revision_));
     for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it) {
       w->initial_.push_back(WatchEvent{WatchEvent::Type::kAdded, it->second, nullptr});
     }
-    return w;
-  }
-  if (from_revision < oldest_) {
+  } else if (from_revision < oldest_) {
     return Expired("too old resource version: " + std::to_string(from_revision) + " (" + std::to_string(oldest_) + ")");
+  } else {
+    w.reset(new Watcher(this, prefix, std::min(from_revision, revision_)));
+    // Events after from_revision may already be in the history.
+    w->pending_ = from_revision < revision_;
   }
-  return std::unique_ptr<Watcher>(new Watcher(this, prefix, std::min(from_revision, revision_)));
+  watchers_.push_back(w.get());
+  return w;
 }
 
 void Cacher::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-  }
-  changed_.notify_all();
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  for (Watcher* w : watchers_) w->wake_.notify_one();
+}
+
+Cacher::Watcher::~Watcher() {
+  std::lock_guard<std::mutex> lock(cacher_->mu_);
+  std::erase(cacher_->watchers_, this);
+}
+
+int64_t Cacher::Watcher::revision() const {
+  std::lock_guard<std::mutex> lock(cacher_->mu_);
+  return revision_;
 }
 
 Result<std::vector<WatchEvent>> Cacher::Watcher::Next(std::chrono::milliseconds timeout) {
@@ -184,8 +227,14 @@ Result<std::vector<WatchEvent>> Cacher::Watcher::Next(std::chrono::milliseconds 
   }
   Cacher& c = *cacher_;
   std::unique_lock<std::mutex> lock(c.mu_);
-  c.changed_.wait_for(lock, timeout, [&] { return c.stopped_ || c.revision_ > revision_; });
+  wake_.wait_for(lock, timeout, [&] { return c.stopped_ || pending_; });
   if (c.stopped_) return Gone("the server is shutting down");
+  if (!pending_) {
+    // Nothing under our prefix happened: we are current up to the cache's revision.
+    revision_ = c.revision_;
+    return std::vector<WatchEvent>{};
+  }
+  pending_ = false;
   if (revision_ < c.oldest_) {
     return Expired("too old resource version: " + std::to_string(revision_) + " (" + std::to_string(c.oldest_) + ")");
   }

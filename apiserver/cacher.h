@@ -70,19 +70,25 @@ class Cacher {
   // Drops history at or below revision, from the store and from memory.
   Status Compact(int64_t revision);
 
+  // One watch. Only writes under its prefix wake it, so a write costs one wake-up per
+  // interested watcher, not one per watcher in the process.
   class Watcher {
    public:
+    ~Watcher();
     // Waits up to timeout for events; returns them (possibly none). Returns Expired
     // when the watcher fell behind the history window, or Gone when the cacher stops.
     Result<std::vector<WatchEvent>> Next(std::chrono::milliseconds timeout);
-    int64_t revision() const { return revision_; }
+    // The revision this watcher has seen everything up to (for bookmarks).
+    int64_t revision() const;
 
    private:
     friend class Cacher;
     Watcher(Cacher* c, std::string prefix, int64_t rev) : cacher_(c), prefix_(std::move(prefix)), revision_(rev) {}
     Cacher* cacher_;
     std::string prefix_;
-    int64_t revision_;                  // last revision delivered
+    int64_t revision_;                  // last revision delivered (guarded by the cacher's mutex)
+    bool pending_ = false;              // a matching event arrived since the last Next
+    std::condition_variable wake_;
     std::vector<WatchEvent> initial_;   // synthetic ADDED events for a watch from "0"
   };
   // Starts a watch of keys under prefix after from_revision. from_revision 0 starts
@@ -105,9 +111,9 @@ class Cacher {
   storage::Interface* store_;
   size_t capacity_;
   mutable std::mutex mu_;
-  std::condition_variable changed_;
   std::map<std::string, ObjectPtr, std::less<>> objects_;
   std::deque<HistoryEntry> history_;
+  std::vector<Watcher*> watchers_;
   int64_t revision_ = 0;
   int64_t oldest_ = 0;  // watches may resume after this revision
   bool stopped_ = false;

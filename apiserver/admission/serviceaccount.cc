@@ -3,6 +3,9 @@
 // automountServiceAccountToken is false, the Pod gets a projected volume
 // kube-api-access-<random> (a bound token, the cluster CA, its namespace) mounted
 // read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container.
+#include <chrono>
+#include <thread>
+
 #include "apiserver/admission/admission.h"
 #include "util/random.h"
 
@@ -45,6 +48,12 @@ class ServiceAccount : public Plugin {
     spec["serviceAccountName"] = sa;
     spec["serviceAccount"] = sa;
     ObjectPtr account = reader.Get("", "serviceaccounts", a.namespace_, sa);
+    // A namespace made a moment ago may not have its default account yet: the service
+    // account controller creates it within milliseconds, so wait a little for it.
+    for (int i = 0; !account && sa == "default" && i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      account = reader.Get("", "serviceaccounts", a.namespace_, sa);
+    }
     if (!account) {
       return Forbidden(a, "error looking up service account " + a.namespace_ + "/" + sa + ": serviceaccount \"" + sa +
                               "\" not found");

@@ -43,10 +43,10 @@ Response ErrorResponse(const Status& status) {
   return r;
 }
 
-Response JsonResponse(int code, const std::string& body) {
+Response JsonResponse(int code, std::string body) {
   Response r;
   r.code = code;
-  r.body = body;
+  r.body = std::move(body);
   return r;
 }
 
@@ -94,12 +94,16 @@ Output Negotiate(const Request& req) {
 }
 
 bool Filter::Matches(const ResourceInfo& r, const Json& obj) const {
-  const Json& meta = obj.value("metadata", Json::object());
+  if (labels.Empty() && fields.Empty()) return true;
+  static const Json kEmpty = Json::object();
+  auto m = obj.find("metadata");
+  const Json& meta = m != obj.end() && m->is_object() ? *m : kEmpty;
   if (!labels.Empty()) {
     labels::Labels l;
-    const Json object_labels = meta.value("labels", Json::object());
-    for (auto& [k, v] : object_labels.items()) {
-      if (v.is_string()) l[k] = v.get<std::string>();
+    if (auto it = meta.find("labels"); it != meta.end() && it->is_object()) {
+      for (auto kv = it->begin(); kv != it->end(); ++kv) {
+        if (kv.value().is_string()) l[kv.key()] = kv.value().get<std::string>();
+      }
     }
     if (!labels.Matches(l)) return false;
   }
@@ -133,8 +137,8 @@ std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& o
                         const std::string& resource_version, const std::string& continue_token, TimePoint now,
                         bool with_columns) {
   const TablePrinter& printer = r.printer ? *r.printer : DefaultPrinter();
-  Json table = {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", {{"resourceVersion", resource_version}}}};
-  if (!continue_token.empty()) table["metadata"]["continue"] = continue_token;
+  Json meta = {{"resourceVersion", resource_version}};
+  if (!continue_token.empty()) meta["continue"] = continue_token;
   Json cols = Json::array();
   if (with_columns) {
     for (const auto& c : printer.columns) {
@@ -142,20 +146,25 @@ std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& o
                       {"priority", c.priority}});
     }
   }
-  table["columnDefinitions"] = cols;
-  Json rows = Json::array();
-  for (const Json* obj : objects) {
-    Json row = {{"cells", printer.row(*obj, now)}};
+  // Rows are written straight into the text: one cells array and one object each.
+  std::string body = "{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":" + cols.dump() +
+                     ",\"kind\":\"Table\",\"metadata\":" + meta.dump() + ",\"rows\":[";
+  static const Json kEmpty = Json::object();
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const Json& obj = *objects[i];
+    if (i) body += ',';
+    body += "{\"cells\":" + printer.row(obj, now).dump();
     if (out.include_object == "Object") {
-      row["object"] = *obj;
+      body += ",\"object\":" + obj.dump();
     } else if (out.include_object != "None") {
-      row["object"] = {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"},
-                       {"metadata", obj->value("metadata", Json::object())}};
+      auto m = obj.find("metadata");
+      body += ",\"object\":{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":" +
+              (m != obj.end() ? m->dump() : kEmpty.dump()) + "}";
     }
-    rows.push_back(std::move(row));
+    body += '}';
   }
-  table["rows"] = std::move(rows);
-  return table.dump();
+  body += "]}";
+  return body;
 }
 
 std::string SuccessStatus(const ResourceInfo& r, const Json& obj) {
@@ -269,7 +278,11 @@ Response Endpoints::List(const Request& req, const Target& t) {
     return JsonResponse(200, endpoints::EncodeTable(*t.resource, objs, out, rv, next, clock_->Now()));
   }
   // Built from the cached serialized objects: no per-object encoding.
-  std::string body = "{\"apiVersion\":\"" + t.resource->GroupVersion() + "\",\"items\":[";
+  size_t size = 256;
+  for (const auto& o : items) size += o->json.size() + 1;
+  std::string body;
+  body.reserve(size);
+  body += "{\"apiVersion\":\"" + t.resource->GroupVersion() + "\",\"items\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) body += ',';
     body += items[i]->json;
@@ -280,7 +293,7 @@ Response Endpoints::List(const Request& req, const Target& t) {
     meta["remainingItemCount"] = remaining;
   }
   body += "],\"kind\":\"" + t.resource->kind + "List\",\"metadata\":" + meta.dump() + "}";
-  return JsonResponse(200, body);
+  return JsonResponse(200, std::move(body));
 }
 
 }  // namespace kubes::apiserver

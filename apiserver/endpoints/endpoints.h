@@ -83,7 +83,7 @@ Response ErrorResponse(const Status& status);
 // metav1.Status JSON for s (also used for watch ERROR events).
 nlohmann::json StatusJson(const Status& s);
 // A JSON response of an object with the given code.
-Response JsonResponse(int code, const std::string& body);
+Response JsonResponse(int code, std::string body);
 
 // Upstream-worded errors about a resource.
 Status NewNotFound(const ResourceInfo& r, const std::string& name);

@@ -204,20 +204,25 @@ Response Endpoints::Update(const Request& req, const Target& t) {
   if (!body.ok()) return ErrorResponse(body.status());
   std::unique_lock<std::mutex> serial(allocation_mu_, std::defer_lock);
   if (AllocatesFromPool(r)) serial.lock();
-  auto existing = cacher_->Get(t.Key());
-  if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
   std::string rv = (*body)["metadata"].value("resourceVersion", "");
-  if (!rv.empty() && rv != std::to_string((*existing)->revision)) {
-    return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+  // Without a resourceVersion the update is unconditional: a race with another writer
+  // is retried against the new state (upstream GuaranteedUpdate).
+  for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
+    auto existing = cacher_->Get(t.Key());
+    if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
+    if (!rv.empty() && rv != std::to_string((*existing)->revision)) {
+      return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
+    }
+    std::vector<std::string> warnings;
+    auto obj = AdmitUpdate(req, t, *body, (*existing)->object, warnings);
+    if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
+    *obj = TrackChange(req, t, &(*existing)->object, *obj);
+    if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
+    auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    if (stored.status().code() != Code::kConflict || !rv.empty()) return ErrorResponse(stored.status());
   }
-  std::vector<std::string> warnings;
-  auto obj = AdmitUpdate(req, t, std::move(body).value(), (*existing)->object, warnings);
-  if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
-  *obj = TrackChange(req, t, &(*existing)->object, *obj);
-  if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
-  auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
-  if (!stored.ok()) return ErrorResponse(stored.status());
-  return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+  return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
 }
 
 Response Endpoints::Patch(const Request& req, const Target& t) {

@@ -2,7 +2,9 @@
 //
 // `kubes server` runs the control plane (and, once the node issue lands, a node) in
 // this process until SIGINT or SIGTERM. It prints where its kubeconfig is.
+#include <chrono>
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -25,9 +27,21 @@ Server flags:
   --write-kubeconfig PATH   also write the admin kubeconfig here
   --tls-san NAME            extra name or IP for the serving certificate (repeatable)
   --service-cidr CIDR       the range Service cluster IPs come from (default 10.43.0.0/16)
+  --compaction-interval D   how often history older than one interval is compacted (default 5m)
 )";
 
-volatile std::sig_atomic_t g_stop = 0;
+// "90", "90s", "5m", "1h" → seconds.
+std::optional<std::chrono::seconds> ParseDuration(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  long long n = std::strtoll(s.c_str(), &end, 10);
+  if (end == s.c_str() || n <= 0) return std::nullopt;
+  std::string unit(end);
+  if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::seconds(n * 60);
+  if (unit == "h") return std::chrono::seconds(n * 3600);
+  return std::nullopt;
+}
 
 int Version() {
   std::printf("kubes version v1.32.0+kubes (Kubernetes API v1.32)\n");
@@ -52,6 +66,14 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--write-kubeconfig") opts.write_kubeconfig = value("--write-kubeconfig");
     else if (a == "--tls-san") opts.extra_sans.push_back(value("--tls-san"));
     else if (a == "--service-cidr") opts.service_cidr = value("--service-cidr");
+    else if (a == "--compaction-interval") {
+      auto d = ParseDuration(value("--compaction-interval"));
+      if (!d) {
+        std::fprintf(stderr, "kubes server: --compaction-interval wants a duration such as 30s or 5m\n");
+        return 2;
+      }
+      opts.compaction_interval = *d;
+    }
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
