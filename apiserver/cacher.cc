@@ -9,6 +9,12 @@ namespace {
 constexpr int64_t kStartupHistory = 1000;
 }  // namespace
 
+void StoredObject::Encode() {
+  json = object.dump();
+  auto m = object.find("metadata");
+  metadata_json = m != object.end() ? m->dump() : "{}";
+}
+
 const char* WatchEventTypeName(WatchEvent::Type t) {
   switch (t) {
     case WatchEvent::Type::kAdded: return "ADDED";
@@ -31,7 +37,7 @@ Result<ObjectPtr> Cacher::MakeObject(const storage::KeyValue& kv) const {
     return Internal("stored object " + kv.key + " is not valid JSON");
   }
   obj->object["metadata"]["resourceVersion"] = std::to_string(kv.mod_revision);
-  obj->json = obj->object.dump();
+  obj->Encode();
   return ObjectPtr(std::move(obj));
 }
 
@@ -94,7 +100,7 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
     obj->object = (*parsed)->object;
   }
   obj->object["metadata"]["resourceVersion"] = std::to_string(ev.kv.mod_revision);
-  obj->json = obj->object.dump();
+  obj->Encode();
   std::lock_guard<std::mutex> lock(mu_);
   if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
   else objects_[ev.kv.key] = obj;

@@ -32,7 +32,10 @@ struct StoredObject {
   std::string key;
   int64_t revision = 0;  // the revision that wrote this state (or deleted the object)
   Json object;
-  std::string json;      // object.dump(), shared by every reader and watcher
+  std::string json;           // object.dump(), shared by every reader and watcher
+  std::string metadata_json;  // object["metadata"].dump(), for table rows
+  // Fills json and metadata_json from object.
+  void Encode();
 };
 using ObjectPtr = std::shared_ptr<const StoredObject>;
 

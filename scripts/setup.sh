@@ -10,6 +10,8 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-kubernetes python3-pytest python3-yaml
+  # the peer the benchmarks compare the store with
+  etcd-server
 )
 
 missing=()

@@ -8,6 +8,9 @@
 namespace kubes::storage {
 namespace {
 
+// The WAL size at which the background checkpoint truncates it.
+constexpr off_t kMaxWalBytes = 32 << 20;
+
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS log (
   revision        INTEGER PRIMARY KEY,
@@ -56,8 +59,37 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& pa
 }
 
 SqliteStorage::~SqliteStorage() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (checkpoint_db_) sqlite3_close(checkpoint_db_);
   for (sqlite3_stmt* s : statements_) sqlite3_finalize(s);
   if (db_) sqlite3_close(db_);
+}
+
+void SqliteStorage::CheckpointLoop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
+    // PASSIVE never blocks writers; it copies what it can and leaves the rest. Under a
+    // steady stream of writes it never reaches the end of the WAL, so once the WAL is
+    // big a TRUNCATE checkpoint (which makes writers wait a moment) starts it afresh.
+    struct stat st;
+    bool big = ::stat((path_ + "-wal").c_str(), &st) == 0 && st.st_size > kMaxWalBytes;
+    if (!big) {
+      sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      continue;
+    }
+    // Holding the store's own mutex guarantees no write is in flight.
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> write_lock(mu_);
+      (void)Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    lock.lock();
+  }
 }
 
 Status SqliteStorage::Exec(const char* sql) {
@@ -86,12 +118,21 @@ Status SqliteStorage::Init() {
                       nullptr) != SQLITE_OK) {
     return Internal(db_ ? sqlite3_errmsg(db_) : "cannot open");
   }
+  sqlite3_busy_timeout(db_, 5000);
   // auto_vacuum must be chosen before the first table exists.
   KUBES_RETURN_IF_ERROR(Exec("PRAGMA auto_vacuum=INCREMENTAL"));
   KUBES_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   KUBES_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
   KUBES_RETURN_IF_ERROR(Exec("PRAGMA journal_size_limit=16777216"));
   KUBES_RETURN_IF_ERROR(Exec(kSchema));
+  // Checkpoints happen in the background (CheckpointLoop), not inside a commit.
+  KUBES_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=0"));
+  if (sqlite3_open_v2(path_.c_str(), &checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    return Internal("opening the checkpoint connection");
+  }
+  sqlite3_busy_timeout(checkpoint_db_, 100);
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
   sqlite3_stmt* s = Prepare("SELECT COALESCE(MAX(revision), 0) FROM log");
   if (!s) return Internal(sqlite3_errmsg(db_));
   {

@@ -9,11 +9,17 @@
 // returns free pages to the file system (auto_vacuum=INCREMENTAL), so disk use stays
 // bounded by the live data plus the retained history.
 //
+// The WAL is copied back into the database file by a background thread with its own
+// connection (a passive checkpoint every half second), so no write waits for the fsync
+// a checkpoint needs.
+//
 // Thread-safety: all methods take one mutex; SQLite is used from one thread at a time.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "storage/interface.h"
 
@@ -59,6 +65,13 @@ class SqliteStorage : public Interface {
   int64_t compacted_ = 0;
   std::function<void(const Event&)> observer_;
   std::vector<sqlite3_stmt*> statements_;  // finalized in the destructor
+
+  void CheckpointLoop();
+  sqlite3* checkpoint_db_ = nullptr;
+  std::thread checkpointer_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
 };
 
 }  // namespace kubes::storage

@@ -44,6 +44,16 @@ Result<Json> ParseDeleteOptions(const Request& req) {
   return options;
 }
 
+// What a dry-run deletion would leave: not stored, only shown.
+ObjectPtr DryRunObject(const StoredObject& existing, Json obj) {
+  auto out = std::make_shared<StoredObject>();
+  out->key = existing.key;
+  out->revision = existing.revision;
+  out->object = std::move(obj);
+  out->Encode();
+  return out;
+}
+
 void AddFinalizer(Json& meta, const std::string& f) {
   Json& list = meta["finalizers"];
   if (!list.is_array()) list = Json::array();
@@ -83,7 +93,7 @@ Result<ObjectPtr> Endpoints::DeleteObject(const Target& t, const ObjectPtr& exis
       auto t_end = clock_->Now() + std::chrono::seconds(grace);
       meta["deletionTimestamp"] = FormatRFC3339(t_end);
       meta["deletionGracePeriodSeconds"] = grace;
-      if (dry_run) return ObjectPtr(std::make_shared<StoredObject>(StoredObject{existing->key, existing->revision, obj, obj.dump()}));
+      if (dry_run) return DryRunObject(*existing, std::move(obj));
       return StoreUpdate(t, std::move(obj), existing);
     }
   }
@@ -93,7 +103,7 @@ Result<ObjectPtr> Endpoints::DeleteObject(const Target& t, const ObjectPtr& exis
     meta["deletionTimestamp"] = now;
     meta["deletionGracePeriodSeconds"] = 0;
     if (is_namespace) obj["status"]["phase"] = "Terminating";
-    if (dry_run) return ObjectPtr(std::make_shared<StoredObject>(StoredObject{existing->key, existing->revision, obj, obj.dump()}));
+    if (dry_run) return DryRunObject(*existing, std::move(obj));
     auto updated = cacher_->Update(t.Key(), std::move(obj), existing->revision);
     if (!updated.ok() && updated.status().code() == Code::kConflict) {
       return NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again");

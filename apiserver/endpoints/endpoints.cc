@@ -133,7 +133,7 @@ Result<Filter> ParseFilter(const Request& req, const ResourceInfo& r) {
   return f;
 }
 
-std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& objects, const Output& out,
+std::string EncodeTable(const ResourceInfo& r, const std::vector<const StoredObject*>& objects, const Output& out,
                         const std::string& resource_version, const std::string& continue_token, TimePoint now,
                         bool with_columns) {
   const TablePrinter& printer = r.printer ? *r.printer : DefaultPrinter();
@@ -149,17 +149,18 @@ std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& o
   // Rows are written straight into the text: one cells array and one object each.
   std::string body = "{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":" + cols.dump() +
                      ",\"kind\":\"Table\",\"metadata\":" + meta.dump() + ",\"rows\":[";
-  static const Json kEmpty = Json::object();
   for (size_t i = 0; i < objects.size(); ++i) {
-    const Json& obj = *objects[i];
+    const StoredObject& obj = *objects[i];
     if (i) body += ',';
-    body += "{\"cells\":" + printer.row(obj, now).dump();
+    body += "{\"cells\":";
+    body += printer.row(obj.object, now).dump();
     if (out.include_object == "Object") {
-      body += ",\"object\":" + obj.dump();
+      body += ",\"object\":";
+      body += obj.json;
     } else if (out.include_object != "None") {
-      auto m = obj.find("metadata");
-      body += ",\"object\":{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":" +
-              (m != obj.end() ? m->dump() : kEmpty.dump()) + "}";
+      body += ",\"object\":{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":";
+      body += obj.metadata_json;
+      body += '}';
     }
     body += '}';
   }
@@ -229,7 +230,7 @@ Response Endpoints::Get(const Request& req, const Target& t) {
   }
   auto out = endpoints::Negotiate(req);
   if (out.table) {
-    return JsonResponse(200, endpoints::EncodeTable(*t.resource, {&(*obj)->object}, out,
+    return JsonResponse(200, endpoints::EncodeTable(*t.resource, {obj->get()}, out,
                                                     std::to_string((*obj)->revision), "", clock_->Now()));
   }
   return JsonResponse(200, (*obj)->json);
@@ -273,8 +274,8 @@ Response Endpoints::List(const Request& req, const Target& t) {
   auto out = endpoints::Negotiate(req);
   std::string rv = std::to_string(rev);
   if (out.table) {
-    std::vector<const Json*> objs;
-    for (const auto& o : items) objs.push_back(&o->object);
+    std::vector<const StoredObject*> objs;
+    for (const auto& o : items) objs.push_back(o.get());
     return JsonResponse(200, endpoints::EncodeTable(*t.resource, objs, out, rv, next, clock_->Now()));
   }
   // Built from the cached serialized objects: no per-object encoding.

@@ -47,7 +47,7 @@ struct Output {
 Output Negotiate(const Request& req);
 
 // One Table with a row per object (kubectl get), as JSON text.
-std::string EncodeTable(const ResourceInfo& r, const std::vector<const Json*>& objects, const Output& out,
+std::string EncodeTable(const ResourceInfo& r, const std::vector<const StoredObject*>& objects, const Output& out,
                         const std::string& resource_version, const std::string& continue_token, TimePoint now,
                         bool with_columns = true);
 

@@ -53,7 +53,7 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
   resp.stream = [r, w, f, out, timeout_s, bookmarks, clock](ResponseStream& s) {
     auto encode = [&](const char* type, const ObjectPtr& obj, bool first) {
       if (!out.table) return EventLine(type, obj->json);
-      return EventLine(type, endpoints::EncodeTable(*r, {&obj->object}, out, std::to_string(obj->revision), "",
+      return EventLine(type, endpoints::EncodeTable(*r, {obj.get()}, out, std::to_string(obj->revision), "",
                                                     clock->Now(), first));
     };
     bool first = true;
