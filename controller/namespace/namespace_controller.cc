@@ -109,7 +109,10 @@ Status NamespaceController::SyncNamespace(const std::string& name) {
   if (remaining > 0) return ContentRemaining(remaining);
 
   // Empty: drop our finalizer; the apiserver removes the namespace once none is left.
-  Json obj = *ns;
+  // (Read it again: the condition update above changed its resourceVersion.)
+  auto latest = client_->Get(kNamespaces, "", name);
+  if (!latest.ok()) return latest.status().code() == Code::kNotFound ? Status::OK() : latest.status();
+  Json obj = *latest;
   Json kept = Json::array();
   for (const auto& f : obj["spec"].value("finalizers", Json::array())) {
     if (f != "kubernetes") kept.push_back(f);
