@@ -1,5 +1,7 @@
 #include "api/decode.h"
 
+#include "util/strings.h"
+
 #include <cctype>
 
 namespace kubes::api {
@@ -8,7 +10,6 @@ namespace {
 using validation::ErrorList;
 using validation::Path;
 
-std::string Join(const std::string& path, const std::string& name) { return path.empty() ? name : path + "." + name; }
 
 // Go's name for the JSON type of a value, as its decoder words mismatches.
 const char* JsonTypeName(const Json& v) {
@@ -118,11 +119,11 @@ class Checker {
         unknown.push_back(name);
         continue;
       }
-      if (f->unimplemented && !value.is_null()) report_.unimplemented.push_back(Join(path, name));
-      Value(value, f->type, Join(path, name), schema.name);
+      if (f->unimplemented && !value.is_null()) report_.unimplemented.push_back(JoinPath(path, name));
+      Value(value, f->type, JoinPath(path, name), schema.name);
     }
     for (const auto& name : unknown) {
-      report_.unknown_fields.push_back(Join(path, name));
+      report_.unknown_fields.push_back(JoinPath(path, name));
       obj.erase(name);
     }
   }

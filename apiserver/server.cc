@@ -10,7 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <condition_variable>
 #include <cstdio>
+#include <set>
 
 namespace kubes::apiserver {
 namespace {
@@ -115,17 +117,29 @@ struct Server::Impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread accept_thread;
   std::atomic<bool> stopping{false};
+  // Connections being served, so Stop can end them and wait for their threads.
+  std::mutex conn_mu;
+  std::condition_variable conn_done;
+  std::set<int> open_fds;
 
   void AcceptLoop() {
     while (!stopping) {
       beast::error_code ec;
       tcp::socket socket(io);
       acceptor->accept(socket, ec);
-      if (ec) {
-        if (stopping) return;
-        continue;
+      if (stopping) return;  // (Stop wakes accept with a connection of its own)
+      if (ec) continue;
+      int fd = socket.native_handle();
+      {
+        std::lock_guard<std::mutex> lock(conn_mu);
+        open_fds.insert(fd);
       }
-      std::thread([this, s = std::move(socket)]() mutable { ServeConnection(std::move(s)); }).detach();
+      std::thread([this, fd, s = std::move(socket)]() mutable {
+        ServeConnection(std::move(s));
+        std::lock_guard<std::mutex> lock(conn_mu);
+        open_fds.erase(fd);
+        conn_done.notify_all();
+      }).detach();
     }
   }
 
@@ -289,6 +303,11 @@ void Server::Stop() {
   impl_->acceptor->close(ec);
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
   impl_->acceptor.reset();
+  // End every open connection (blocked reads return) and wait for their threads, which
+  // use this object, to finish.
+  std::unique_lock<std::mutex> lock(impl_->conn_mu);
+  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
+  impl_->conn_done.wait_for(lock, std::chrono::seconds(5), [this] { return impl_->open_fds.empty(); });
 }
 
 }  // namespace kubes::apiserver

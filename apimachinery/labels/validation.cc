@@ -133,13 +133,4 @@ std::string FieldInvalid(std::string_view path, std::string_view rendered_value,
   return out;
 }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
-
 }  // namespace kubes::labels

@@ -10,6 +10,8 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include "util/strings.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +37,6 @@ std::vector<std::string> IsDNS1123Subdomain(std::string_view value);
 // rendered_value is already formatted the Go way (a quoted string, `[]string{...}`).
 std::string FieldInvalid(std::string_view path, std::string_view rendered_value, std::string_view detail);
 
-// Joins parts with sep (upstream uses "; " between the problems of one value).
-std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+using kubes::Join;  // util/strings.h
 
 }  // namespace kubes::labels

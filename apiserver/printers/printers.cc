@@ -181,15 +181,6 @@ std::string ListWithMore(const std::vector<std::string>& list, size_t count, con
   return out.empty() ? when_empty : out;
 }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
-
 // ---- columns ------------------------------------------------------------------------
 
 // The swagger descriptions of metadata.name and metadata.creationTimestamp, which

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apiserver/registry/resource.h"
+#include "util/strings.h"
 
 namespace kubes::apiserver {
 
@@ -91,7 +92,7 @@ std::string ContainerImages(const Json& podspec);
 bool ConditionTrue(const Json& status, std::string_view type);
 // "a,b,c + 2 more..." when count > shown items, as upstream's listWithMoreString.
 std::string ListWithMore(const std::vector<std::string>& list, size_t count, const char* when_empty);
-std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+using kubes::Join;  // util/strings.h
 
 // ---- columns ------------------------------------------------------------------------
 Column NameColumn();

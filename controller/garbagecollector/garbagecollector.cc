@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "controller/worker.h"
+
 namespace kubes::controller {
 namespace {
 
@@ -187,17 +189,7 @@ void GarbageCollector::Run(const std::atomic<bool>& stop) {
     informers_.push_back(std::move(inf));
   }
   for (auto& inf : informers_) threads.emplace_back([&inf, &stop] { inf->Run(stop); });
-  threads.emplace_back([&] {
-    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    queue_.ShutDown();
-  });
-  while (auto key = queue_.Get()) {
-    Status s = SyncObject(*key);
-    if (s.ok()) queue_.Forget(*key);
-    else if (s.code() == Code::kConflict) queue_.AddAfter(*key, kRecheck);
-    else queue_.AddRateLimited(*key);
-    queue_.Done(*key);
-  }
+  RunWorker(queue_, stop, kRecheck, [this](const std::string& uid) { return SyncObject(uid); });
   for (auto& t : threads) t.join();
 }
 

@@ -6,6 +6,7 @@
 #include "util/time.h"
 
 #include "controller/discovery.h"
+#include "controller/worker.h"
 
 namespace kubes::controller {
 namespace {
@@ -125,23 +126,8 @@ Status NamespaceController::SyncNamespace(const std::string& name) {
 
 void NamespaceController::Run(const std::atomic<bool>& stop) {
   std::thread informer([&] { namespaces_.Run(stop); });
-  std::thread stopper([&] {
-    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    queue_.ShutDown();
-  });
-  while (auto key = queue_.Get()) {
-    Status s = SyncNamespace(*key);
-    if (s.ok()) {
-      queue_.Forget(*key);
-    } else if (s.code() == Code::kConflict) {
-      queue_.AddAfter(*key, kRecheck);
-    } else {
-      queue_.AddRateLimited(*key);
-    }
-    queue_.Done(*key);
-  }
+  RunWorker(queue_, stop, kRecheck, [this](const std::string& name) { return SyncNamespace(name); });
   informer.join();
-  stopper.join();
 }
 
 }  // namespace kubes::controller

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "controller/worker.h"
+
 namespace kubes::controller {
 namespace {
 
@@ -78,20 +80,13 @@ void ServiceAccountsController::Run(const std::atomic<bool>& stop) {
   for (client::Informer* inf : {&namespaces_, &accounts_, &configmaps_}) {
     threads.emplace_back([inf, &stop] { inf->Run(stop); });
   }
-  threads.emplace_back([&] {
-    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    queue_.ShutDown();
-  });
-  while (auto key = queue_.Get()) {
-    // Wait until the informers have their first lists, so we do not create twice.
+  RunWorker(queue_, stop, std::chrono::milliseconds(500), [&](const std::string& ns) {
+    // Wait until the informers have their first lists, so nothing is created twice.
     while (!stop && !(namespaces_.HasSynced() && accounts_.HasSynced() && configmaps_.HasSynced())) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    Status s = SyncNamespace(*key);
-    if (s.ok()) queue_.Forget(*key);
-    else queue_.AddRateLimited(*key);
-    queue_.Done(*key);
-  }
+    return SyncNamespace(ns);
+  });
   for (auto& t : threads) t.join();
 }
 
