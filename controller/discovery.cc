@@ -31,17 +31,5 @@ Result<std::vector<DiscoveredResource>> DiscoverResources(client::Client& c) {
   return out;
 }
 
-const DiscoveredResource* FindByKind(const std::vector<DiscoveredResource>& all, const std::string& api_version,
-                                     const std::string& kind) {
-  std::string group, version = api_version;
-  if (auto slash = api_version.find('/'); slash != std::string::npos) {
-    group = api_version.substr(0, slash);
-    version = api_version.substr(slash + 1);
-  }
-  for (const auto& d : all) {
-    if (d.resource.group == group && d.resource.kind == kind) return &d;
-  }
-  return nullptr;
-}
 
 }  // namespace kubes::controller

@@ -21,8 +21,5 @@ struct DiscoveredResource {
 // Every resource (not subresource) of the preferred version of each group.
 Result<std::vector<DiscoveredResource>> DiscoverResources(client::Client& c);
 
-// Finds the resource serving apiVersion/kind (as in an ownerReference).
-const DiscoveredResource* FindByKind(const std::vector<DiscoveredResource>& all, const std::string& api_version,
-                                     const std::string& kind);
 
 }  // namespace kubes::controller

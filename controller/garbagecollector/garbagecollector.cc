@@ -8,6 +8,7 @@ namespace kubes::controller {
 namespace {
 
 constexpr auto kRecheck = std::chrono::milliseconds(500);
+constexpr int kRediscoverMillis = 30000;
 Status Waiting(const std::string& what) { return Status(Code::kConflict, what); }
 
 }  // namespace
@@ -73,7 +74,15 @@ Result<bool> GarbageCollector::OwnerExists(const Json& ref, const std::string& n
     if (nodes_.count(uid)) return true;
   }
   // Not in the graph: ask the apiserver, the informer may simply be behind.
-  const DiscoveredResource* r = FindByKind(resources_, ref.value("apiVersion", ""), ref.value("kind", ""));
+  const DiscoveredResource* r = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(resources_mu_);
+    std::string api_version = ref.value("apiVersion", ""), kind = ref.value("kind", "");
+    std::string group = api_version.find('/') == std::string::npos ? "" : api_version.substr(0, api_version.find('/'));
+    for (const auto& d : resources_) {
+      if (d->resource.group == group && d->resource.kind == kind) r = d.get();
+    }
+  }
   if (!r) return false;  // a kind nobody serves cannot own anything
   auto owner = client_->Get(r->resource, r->resource.namespaced ? ns : "", ref.value("name", ""));
   if (!owner.ok()) {
@@ -168,28 +177,60 @@ Status GarbageCollector::SyncObject(const std::string& uid) {
   return AttemptToDelete(n);
 }
 
-void GarbageCollector::Run(const std::atomic<bool>& stop) {
-  // Discovery can fail while the apiserver is starting: retry until it works.
-  while (!stop) {
-    auto found = DiscoverResources(*client_);
-    if (found.ok()) {
-      resources_ = std::move(found).value();
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  std::vector<std::thread> threads;
-  for (const auto& r : resources_) {
+// Starts an informer for every listable, watchable, deletable resource not yet
+// followed. Called at start and then periodically, so kinds added later (CRDs) are
+// garbage collected too, as upstream's GC re-runs discovery.
+void GarbageCollector::FollowNewResources(const std::atomic<bool>& stop, std::vector<std::thread>& threads) {
+  auto found = DiscoverResources(*client_);
+  if (!found.ok()) return;
+  std::lock_guard<std::mutex> lock(resources_mu_);
+  for (auto& r : *found) {
     if (!r.Can("list") || !r.Can("watch") || !r.Can("delete")) continue;
-    auto inf = std::make_unique<client::Informer>(client_, r.resource);
-    const DiscoveredResource* rp = &r;
+    bool known = false;
+    for (const auto& have : resources_) {
+      known = known || (have->resource.group == r.resource.group && have->resource.resource == r.resource.resource &&
+                        have->resource.version == r.resource.version);
+    }
+    if (known) continue;
+    resources_.push_back(std::make_unique<DiscoveredResource>(r));
+    const DiscoveredResource* rp = resources_.back().get();
+    auto inf = std::make_unique<client::Informer>(client_, rp->resource);
     inf->AddHandlers({[this, rp](const Json& o) { Observe(rp, o, false); },
                       [this, rp](const Json&, const Json& o) { Observe(rp, o, false); },
                       [this, rp](const Json& o) { Observe(rp, o, true); }});
+    client::Informer* raw = inf.get();
     informers_.push_back(std::move(inf));
+    threads.emplace_back([raw, &stop] { raw->Run(stop); });
   }
-  for (auto& inf : informers_) threads.emplace_back([&inf, &stop] { inf->Run(stop); });
+}
+
+void GarbageCollector::Run(const std::atomic<bool>& stop) {
+  std::vector<std::thread> threads;
+  // A new or changed CRD means new kinds to follow: look again soon.
+  client::Informer crds(client_, client::Resource{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
+                                                  "CustomResourceDefinition"});
+  std::atomic<bool> crd_changed{false};
+  crds.AddHandlers({[&](const Json&) { crd_changed = true; }, [&](const Json&, const Json&) { crd_changed = true; },
+                    nullptr});
+  std::thread crd_thread([&] { crds.Run(stop); });
+  std::thread discovery([&] {
+    // Discovery can fail while the apiserver is starting: retry quickly, then every 30 s.
+    auto next = std::chrono::steady_clock::now();
+    while (!stop) {
+      if (crd_changed.exchange(false)) next = std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+      if (std::chrono::steady_clock::now() >= next) {
+        size_t before = informers_.size();
+        FollowNewResources(stop, threads);
+        next = std::chrono::steady_clock::now() + (informers_.size() == before && before == 0
+                                                       ? std::chrono::milliseconds(200)
+                                                       : std::chrono::milliseconds(kRediscoverMillis));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   RunWorker(queue_, stop, kRecheck, [this](const std::string& uid) { return SyncObject(uid); });
+  discovery.join();
+  crd_thread.join();
   for (auto& t : threads) t.join();
 }
 

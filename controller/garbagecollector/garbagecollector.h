@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "client/client.h"
@@ -59,7 +60,10 @@ class GarbageCollector {
   std::vector<Node> DependentsOf(const std::string& uid);
 
   client::Client* client_;
-  std::vector<DiscoveredResource> resources_;
+  void FollowNewResources(const std::atomic<bool>& stop, std::vector<std::thread>& threads);
+
+  std::mutex resources_mu_;  // guards resources_ (informers_ is only touched by the discovery thread)
+  std::vector<std::unique_ptr<DiscoveredResource>> resources_;
   std::vector<std::unique_ptr<client::Informer>> informers_;
   client::WorkQueue queue_;
   std::mutex mu_;
