@@ -7,7 +7,7 @@ seconds="${1:-60}"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DKUBES_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build-fuzz decode_fuzz protobuf_fuzz yaml_fuzz json_patch_fuzz strategic_merge_patch_fuzz \
-  labels_selector_fuzz fields_selector_fuzz jwt_fuzz
+  labels_selector_fuzz fields_selector_fuzz jwt_fuzz fieldmanager_fuzz crd_schema_fuzz
 run() {  # name corpus-dir
   local work="build-fuzz/corpus-$1"
   mkdir -p "$work"
@@ -22,3 +22,5 @@ run strategic_merge_patch apiserver/patch/strategic_merge_patch_fuzz apiserver/p
 run labels apimachinery/labels/labels_selector_fuzz apimachinery/labels/fuzz_corpus/selector
 run fields apimachinery/fields/fields_selector_fuzz apimachinery/fields/fuzz_corpus/selector
 run jwt pki/jwt_fuzz pki/fuzz_corpus/jwt
+run fieldmanager apiserver/fieldmanager/fieldmanager_fuzz apiserver/fieldmanager/fuzz_corpus/fieldmanager
+run crd_schema apiserver/crd/crd_schema_fuzz apiserver/crd/fuzz_corpus/crd_schema
