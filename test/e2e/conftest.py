@@ -69,7 +69,10 @@ class Cluster:
         self.start()
 
     def kubectl(self, *args, input=None, check=True, env=None, timeout=60):
-        full_env = dict(os.environ, KUBECONFIG=self.kubeconfig, KUBECACHEDIR=os.path.join(self.data_dir, "kcache"))
+        # TMPDIR: kubectl edit leaves its files there when an edit is rejected; keep them
+        # in the cluster's directory, which the fixture removes.
+        full_env = dict(os.environ, KUBECONFIG=self.kubeconfig, KUBECACHEDIR=os.path.join(self.data_dir, "kcache"),
+                        TMPDIR=self.data_dir)
         if env:
             full_env.update(env)
         r = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True,
@@ -83,7 +86,8 @@ class Cluster:
 
     def env(self, extra=None):
         """The environment kubectl runs with against this cluster."""
-        e = dict(os.environ, KUBECONFIG=self.kubeconfig, KUBECACHEDIR=os.path.join(self.data_dir, "kcache"))
+        e = dict(os.environ, KUBECONFIG=self.kubeconfig, KUBECACHEDIR=os.path.join(self.data_dir, "kcache"),
+                 TMPDIR=self.data_dir)
         if extra:
             e.update(extra)
         return e
