@@ -1,5 +1,7 @@
 #include "apiserver/fieldmanager/value.h"
 
+#include "apimachinery/gostrings.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -197,41 +199,8 @@ std::string GoJSON(const Json& value) {
   return out;
 }
 
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    auto [r, n] = DecodeUTF8(s, i);
-    if (r < 0) {
-      out += "\\x";
-      AppendHex(out, static_cast<unsigned char>(s[i]), 2);
-    } else if (r == '"' || r == '\\') {
-      out += '\\';
-      out += static_cast<char>(r);
-    } else if (r >= 0x20 && r != 0x7F && !(r >= 0x80 && r < 0xA0)) {
-      out.append(s.substr(i, n));
-    } else {
-      switch (r) {
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        default:
-          if (r < 0x80) {
-            out += "\\x";
-            AppendHex(out, static_cast<uint32_t>(r), 2);
-          } else {
-            out += "\\u";
-            AppendHex(out, static_cast<uint32_t>(r), 4);
-          }
-      }
-    }
-    i += n;
-  }
-  return out + "\"";
-}
+// Go's strconv.Quote; one implementation for the project (apimachinery/gostrings.h).
+std::string GoQuote(std::string_view s) { return gostrings::Quote(s); }
 
 std::string ValueString(const Json& value) {
   switch (value.type()) {
