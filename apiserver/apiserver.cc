@@ -93,6 +93,7 @@ Status APIServer::Start() {
   RegisterBuiltins(*registry_, api::SchemaRegistry::BuiltIn());
   endpoints_ = std::make_unique<Endpoints>(cacher_.get(), registry_.get(), &api::SchemaRegistry::BuiltIn(),
                                            &RealClock::Get(), options_.service_cidr);
+  if (node_proxy_) endpoints_->SetNodeProxy(node_proxy_);
   std::string address = options_.address + ":" + std::to_string(options_.port);
   discovery_ = std::make_unique<Discovery>(registry_.get(), address);
   openapi_ = std::make_unique<OpenAPI>(registry_.get());
@@ -150,7 +151,7 @@ Status APIServer::Start() {
   custom_resources_thread_ = std::thread([this] { custom_resources_->Run(stop_flag_); });
   if (options_.run_controllers) {
     controllers_ = std::make_unique<controller::ControllerManager>([this](Request& r) { return Handle(r); },
-                                                                   certs->ca->cert_pem());
+                                                                   certs->ca->cert_pem(), options_.cluster_cidrs);
     controllers_->Start();
   }
   return Status::OK();

@@ -40,6 +40,7 @@ struct APIServerOptions {
   size_t watch_history = 10000;
   bool run_controllers = true;
   std::string service_cidr = "10.43.0.0/16";
+  std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"};  // pod ranges, cut per node
   std::chrono::seconds compaction_interval{300};
 };
 
@@ -58,6 +59,8 @@ class APIServer {
   int port() const;
   const std::string& kubeconfig_path() const { return kubeconfig_path_; }
   Endpoints& endpoints() { return *endpoints_; }
+  // Connects pods' streaming subresources to their node's kubelet (before Start).
+  void SetNodeProxy(Endpoints::NodeProxy proxy) { node_proxy_ = std::move(proxy); }
   Cacher& cacher() { return *cacher_; }
 
   // Who in-process controllers act as.
@@ -90,6 +93,7 @@ class APIServer {
   std::atomic<bool> stop_flag_{false};
   std::shared_future<std::shared_ptr<pki::ServiceAccountKey>> sa_key_;
   std::string admin_token_;
+  Endpoints::NodeProxy node_proxy_;
   std::string kubeconfig_path_;
   std::thread compactor_;
   std::mutex stop_mu_;

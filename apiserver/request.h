@@ -57,6 +57,22 @@ class ResponseStream {
   virtual bool PeerClosed() = 0;
 };
 
+// The connection after a protocol switch (101 Switching Protocols): WebSocket or SPDY
+// frames for exec, attach and port-forward. One thread uses it: it polls PollFd()
+// together with its own descriptors (a process's pipes), and reads when the
+// descriptor is readable or Buffered() says bytes are already waiting.
+class UpgradedConnection {
+ public:
+  virtual ~UpgradedConnection() = default;
+  virtual int PollFd() const = 0;
+  virtual bool Buffered() = 0;
+  // Reads at least one byte, blocking if none is buffered; 0 means the peer closed
+  // the connection or it failed.
+  virtual size_t Read(char* buf, size_t n) = 0;
+  // Writes everything; false once the connection has failed.
+  virtual bool Write(const void* data, size_t n) = 0;
+};
+
 struct Response {
   int code = 200;
   std::string content_type = "application/json";
@@ -64,6 +80,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Warning, ...)
   // Set for streamed responses: the server sends the headers, then calls it.
   std::function<void(ResponseStream&)> stream;
+  // Set for a protocol switch: the server sends the status line (code 101) and the
+  // headers, then hands the connection over. The connection ends when it returns.
+  std::function<void(UpgradedConnection&)> upgrade;
 
   // A `Warning: 299 - "text"` header (RFC 7234), quotes and backslashes escaped so
   // clients can parse it.

@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 namespace kubes::apiserver {
@@ -107,6 +108,43 @@ class Stream : public ResponseStream {
   bool failed_ = false;
 };
 
+// The TLS connection after a 101. asio's TLS stream keeps decrypted and
+// not-yet-decrypted bytes inside OpenSSL, so "would Read block" is the socket's
+// readability or bytes pending in the SSL object or its input BIO. Bytes Beast read
+// past the request header come first.
+class Upgraded : public UpgradedConnection {
+ public:
+  Upgraded(TlsStream& s, std::string leftover) : s_(s), leftover_(std::move(leftover)) {}
+  int PollFd() const override { return beast::get_lowest_layer(s_).socket().native_handle(); }
+  bool Buffered() override {
+    SSL* ssl = s_.native_handle();
+    return !leftover_.empty() || SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+  }
+  size_t Read(char* buf, size_t n) override {
+    if (!leftover_.empty()) {
+      size_t k = std::min(n, leftover_.size());
+      std::memcpy(buf, leftover_.data(), k);
+      leftover_.erase(0, k);
+      return k;
+    }
+    beast::error_code ec;
+    size_t k = s_.read_some(net::buffer(buf, n), ec);
+    return ec ? 0 : k;
+  }
+  bool Write(const void* data, size_t n) override {
+    if (failed_) return false;
+    beast::error_code ec;
+    net::write(s_, net::buffer(data, n), ec);
+    if (ec) failed_ = true;
+    return !failed_;
+  }
+
+ private:
+  TlsStream& s_;
+  std::string leftover_;
+  bool failed_ = false;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -193,6 +231,10 @@ struct Server::Impl {
       req.user = cert_user;
       bool keep_alive = msg.keep_alive();
       Response resp = handler(req);
+      if (resp.upgrade) {
+        ServeUpgrade(stream, buffer, resp, ec);
+        return;
+      }
       if (resp.stream) {
         ServeStream(stream, resp, ec);
         return;  // a stream ends the connection's life
@@ -232,6 +274,25 @@ struct Server::Impl {
     res.body() = r.body;
     res.prepare_payload();
     http::write(stream, res, ec);
+  }
+
+  void ServeUpgrade(TlsStream& stream, beast::flat_buffer& buffer, const Response& r, beast::error_code& ec) {
+    // No receive timeout once upgraded: an exec session may sit idle for long.
+    timeval none{0, 0};
+    setsockopt(beast::get_lowest_layer(stream).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+    http::response<http::empty_body> res{static_cast<http::status>(r.code), 11};
+    for (const auto& [k, v] : r.headers) res.insert(k, v);
+    http::write(stream, res, ec);
+    if (ec) return;
+    std::string leftover(static_cast<const char*>(buffer.data().data()), buffer.size());
+    buffer.consume(buffer.size());
+    Upgraded conn(stream, std::move(leftover));
+    try {
+      r.upgrade(conn);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kubes: internal error in an upgraded connection: %s\n", e.what());
+    }
+    stream.shutdown(ec);
   }
 
   void ServeStream(TlsStream& stream, const Response& r, beast::error_code& ec) {

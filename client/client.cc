@@ -72,6 +72,12 @@ Result<Json> Client::Create(const Resource& r, const std::string& ns, const Json
   return Call(req);
 }
 
+Result<Json> Client::CreateSubresource(const Resource& r, const std::string& ns, const std::string& name,
+                                       const std::string& sub, const Json& obj) {
+  apiserver::Request req{.method = "POST", .path = r.Path(ns, name, sub), .body = obj.dump()};
+  return Call(req);
+}
+
 Result<Json> Client::Update(const Resource& r, const std::string& ns, const Json& obj, const std::string& sub) {
   std::string name = obj.value("metadata", Json::object()).value("name", "");
   apiserver::Request req{.method = "PUT", .path = r.Path(ns, name, sub), .body = obj.dump()};
@@ -133,8 +139,10 @@ class EventStream : public apiserver::ResponseStream {
 
 Status Client::Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                      const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
-                     int timeout_seconds) {
+                     int timeout_seconds, const std::string& label_selector, const std::string& field_selector) {
   apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
+  if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   req.query.emplace("watch", "true");
   req.query.emplace("allowWatchBookmarks", "true");
   req.query.emplace("timeoutSeconds", std::to_string(timeout_seconds));

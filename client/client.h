@@ -72,6 +72,9 @@ class Client {
   Result<Json> List(const Resource& r, const std::string& ns, const std::string& label_selector = "",
                     const std::string& field_selector = "");
   Result<Json> Create(const Resource& r, const std::string& ns, const Json& obj);
+  // POST to a subresource of one object (pods/binding, serviceaccounts/token, pods/eviction).
+  Result<Json> CreateSubresource(const Resource& r, const std::string& ns, const std::string& name,
+                                 const std::string& sub, const Json& obj);
   Result<Json> Update(const Resource& r, const std::string& ns, const Json& obj, const std::string& sub = "");
   // patch_type: "application/merge-patch+json", "application/strategic-merge-patch+json", ...
   Result<Json> Patch(const Resource& r, const std::string& ns, const std::string& name, const std::string& patch_type,
@@ -83,7 +86,8 @@ class Client {
   // returned as a failed Status (Expired for 410).
   Status Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
-               int timeout_seconds = 300);
+               int timeout_seconds = 300, const std::string& label_selector = "",
+               const std::string& field_selector = "");
   // A raw GET (discovery).
   Result<Json> GetPath(const std::string& path, const std::string& accept = "application/json");
 

@@ -56,7 +56,7 @@ void Informer::Apply(const std::string& type, const Json& obj) {
 }
 
 Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
-  auto list = client_->List(resource_, namespace_);
+  auto list = client_->List(resource_, namespace_, label_selector_, field_selector_);
   if (!list.ok()) return list.status();
   // Replace the store: what is gone was deleted while we were not watching.
   std::map<std::string, Json> fresh;
@@ -78,7 +78,7 @@ Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
       if (!rv.empty()) resource_version_ = rv;
       if (ev.type != "BOOKMARK") Apply(ev.type, ev.object);
       return !stop.load();
-    }, stop);
+    }, stop, 300, label_selector_, field_selector_);
     if (!s.ok()) return s;  // Expired → relist
   }
   return Status::OK();

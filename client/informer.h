@@ -31,6 +31,12 @@ class Informer {
 
   Informer(Client* client, Resource resource, std::string ns = "");
   void AddHandlers(Handlers h);
+  // Watch only objects matching these selectors (before Run), as the kubelet watches
+  // only the pods bound to its node (fieldSelector spec.nodeName=N).
+  void SetSelectors(std::string label_selector, std::string field_selector) {
+    label_selector_ = std::move(label_selector);
+    field_selector_ = std::move(field_selector);
+  }
 
   // Blocks until stop is set.
   void Run(const std::atomic<bool>& stop);
@@ -50,6 +56,7 @@ class Informer {
   Client* client_;
   Resource resource_;
   std::string namespace_;
+  std::string label_selector_, field_selector_;
   std::vector<Handlers> handlers_;
   mutable std::mutex mu_;
   std::map<std::string, Json> items_;

@@ -2,12 +2,15 @@
 
 #include "controller/garbagecollector/garbagecollector.h"
 #include "controller/namespace/namespace_controller.h"
+#include "controller/nodeipam/nodeipam_controller.h"
 #include "controller/serviceaccount/serviceaccounts_controller.h"
+#include "scheduler/scheduler.h"
 
 namespace kubes::controller {
 
-ControllerManager::ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem)
-    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)) {}
+ControllerManager::ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
+                                     std::vector<std::string> cluster_cidrs)
+    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)), cluster_cidrs_(std::move(cluster_cidrs)) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 
@@ -25,6 +28,14 @@ void ControllerManager::Start() {
   threads_.emplace_back([this, sa_client] { ServiceAccountsController(sa_client, ca_pem_).Run(stop_); });
   client::Client* gc_client = client_for("generic-garbage-collector");
   threads_.emplace_back([this, gc_client] { GarbageCollector(gc_client).Run(stop_); });
+  // kube-scheduler runs in the same process, with its own identity.
+  transports_.push_back(std::make_unique<client::LocalTransport>(
+      handler_, apiserver::UserInfo{"system:kube-scheduler", "", {"system:authenticated"}}));
+  clients_.push_back(std::make_unique<client::Client>(transports_.back().get()));
+  client::Client* scheduler_client = clients_.back().get();
+  threads_.emplace_back([this, scheduler_client] { scheduler::Scheduler(scheduler_client).Run(stop_); });
+  client::Client* ipam_client = client_for("node-ipam-controller");
+  threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, cluster_cidrs_).Run(stop_); });
 }
 
 void ControllerManager::Stop() {

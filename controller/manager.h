@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,9 @@ class ControllerManager {
  public:
   // handler: the apiserver's request handler (APIServer::Handle).
   // ca_pem: the cluster CA, published into every namespace.
-  ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem);
+  // cluster_cidrs: the pod ranges node IPAM cuts per-node blocks from.
+  ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
+                    std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"});
   ~ControllerManager();
   void Start();
   void Stop();
@@ -25,6 +28,7 @@ class ControllerManager {
  private:
   client::LocalTransport::Handler handler_;
   std::string ca_pem_;
+  std::vector<std::string> cluster_cidrs_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
   std::vector<std::thread> threads_;

@@ -8,6 +8,11 @@ packages=(
   cmake ninja-build ccache g++ clang pkg-config
   # libraries
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev
+  libarchive-dev libcurl4-openssl-dev
+  # the node: OCI runtimes, the container monitor, CNI plugins, networking tools
+  runc crun conmon containernetworking-plugins iproute2 iptables nftables
+  # starter images built from Debian packages, a local registry for pull tests
+  busybox-static mmdebstrap docker-registry skopeo umoci
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-kubernetes python3-pytest python3-yaml
   # the peer the benchmarks compare the store with

@@ -192,8 +192,7 @@ Response Endpoints::Serve(const Request& req, const RequestInfo& info) {
   const std::string& v = info.verb;
   if (t.subresource == "log" || t.subresource == "exec" || t.subresource == "attach" ||
       t.subresource == "portforward" || t.subresource == "proxy") {
-    return ErrorResponse(Status(Code::kBadRequest, "pod " + t.name + ": " + t.subresource +
-                                                       " needs a node to run the pod, and kubes has no node agent yet"));
+    return ProxyToNode(req, t);
   }
   if (v == "get") return Get(req, t);
   if (v == "list") return List(req, t);

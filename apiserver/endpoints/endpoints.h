@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <mutex>
 
 #include "api/schema.h"
@@ -38,6 +39,11 @@ class Endpoints {
   // Serves a resource request (info.is_resource_request).
   Response Serve(const Request& req, const RequestInfo& info);
 
+  // Where pods/log, exec, attach and portforward go: the kubelet of the pod's node
+  // (in-process, or over the network for `kubes agent` nodes).
+  using NodeProxy = std::function<Response(const std::string& node, Request& req)>;
+  void SetNodeProxy(NodeProxy proxy) { node_proxy_ = std::move(proxy); }
+
   // Used by discovery-like callers and controllers.
   Registry* registry() const { return registry_; }
   Cacher* cacher() const { return cacher_; }
@@ -54,6 +60,8 @@ class Endpoints {
   Response Apply(const Request& req, const Target& t);
   Response Delete(const Request& req, const Target& t);
   Response DeleteCollection(const Request& req, const Target& t);
+  Response Bind(const Request& req, const Target& t);  // pods/binding (binding.cc)
+  Response ProxyToNode(const Request& req, const Target& t);  // node_proxy.cc
 
   // The shared write pipeline (admit.cc). `old` is null on create.
   Result<Json> AdmitCreate(const Request& req, const Target& t, Json obj, std::vector<std::string>& warnings);
@@ -76,6 +84,7 @@ class Endpoints {
   admission::ObjectReader reader_;
   // Writes that allocate from a shared pool (Service IPs and ports) go one at a time.
   std::mutex allocation_mu_;
+  NodeProxy node_proxy_;
 };
 
 // Encodes a failed Status as the response a client expects (metav1.Status JSON).

@@ -136,7 +136,10 @@ Json Endpoints::TrackChange(const Request& req, const Target& t, const Json* old
 
 Result<ObjectPtr> Endpoints::StoreUpdate(const Target& t, Json obj, const ObjectPtr& old) {
   const ResourceInfo& r = *t.resource;
-  bool deleting = obj["metadata"].contains("deletionTimestamp");
+  // An object waiting only for its finalizers goes once the last one is removed. A
+  // pod in graceful deletion (grace period > 0) stays: its kubelet deletes it.
+  bool deleting = obj["metadata"].contains("deletionTimestamp") &&
+                  obj["metadata"].value("deletionGracePeriodSeconds", int64_t{0}) == 0;
   if (deleting && FinalizersEmpty(r, obj)) {
     auto gone = cacher_->Delete(t.Key(), old->revision);
     if (!gone.ok() && gone.status().code() == Code::kConflict) {
@@ -158,6 +161,7 @@ Response Endpoints::Create(const Request& req, const Target& t) {
   if (!t.name.empty() && t.subresource.empty()) {
     return ErrorResponse(Status(Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"));
   }
+  if (r.resource == "pods" && r.group.empty() && t.subresource == "binding") return Bind(req, t);
   if (!t.subresource.empty()) {
     return ErrorResponse(Status(Code::kMethodNotAllowed, r.resource + "/" + t.subresource + ": create is not supported yet by kubes"));
   }

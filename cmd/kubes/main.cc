@@ -7,17 +7,25 @@
 #include <optional>
 #include <cstdio>
 #include <cstring>
+#include <climits>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
 #include "apiserver/apiserver.h"
+#include "client/client.h"
+#include "kubelet/kubelet.h"
+#include "runtime/images/cli.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(kubes — a Kubernetes-compatible cluster in one binary
 
 Usage:
-  kubes server [flags]   run the control plane
+  kubes server [flags]   run the control plane and a node
+  kubes image CMD ...    the node's images: ls, import FILE..., pull REF, rm REF...
   kubes version          print the version
 
 Server flags:
@@ -28,6 +36,13 @@ Server flags:
   --tls-san NAME            extra name or IP for the serving certificate (repeatable)
   --service-cidr CIDR       the range Service cluster IPs come from (default 10.43.0.0/16)
   --compaction-interval D   how often history older than one interval is compacted (default 5m)
+  --cluster-cidr CIDR[,CIDR] pod ranges, one IPv4 and/or one IPv6 (default 10.42.0.0/16)
+  --node-name NAME          this node's name (default: the host name)
+  --node-ip IP              the node's InternalIP (default: the first address of an interface)
+  --container-runtime PATH  crun or runc (default: crun when it works here, else runc)
+  --disable-node            run only the control plane, no node
+  --cleanup                 remove every container, network and cgroup this data dir's node
+                            made (after stopping the server), then exit
 )";
 
 // "90", "90s", "5m", "1h" → seconds.
@@ -48,9 +63,47 @@ int Version() {
   return 0;
 }
 
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// A short, stable id of this instance, from its data dir: it names the bridge, the
+// cgroup parent and the /run directory, so several clusters can share a machine.
+std::string InstanceID(const std::string& data_dir) {
+  char resolved[PATH_MAX];
+  std::string path = realpath(data_dir.c_str(), resolved) ? resolved : data_dir;
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : path) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", h);
+  return buf;
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  std::string name = buf;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.empty() ? "kubes" : name;
+}
+
 int Server(const std::vector<std::string>& args) {
   kubes::apiserver::APIServerOptions opts;
   opts.data_dir = "/var/lib/kubes";
+  kubes::kubelet::KubeletOptions node;
+  node.node_name = HostName();
+  bool disable_node = false, cleanup = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&](const char* flag) -> std::string {
       if (i + 1 >= args.size()) {
@@ -66,6 +119,12 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--write-kubeconfig") opts.write_kubeconfig = value("--write-kubeconfig");
     else if (a == "--tls-san") opts.extra_sans.push_back(value("--tls-san"));
     else if (a == "--service-cidr") opts.service_cidr = value("--service-cidr");
+    else if (a == "--cluster-cidr") opts.cluster_cidrs = SplitComma(value("--cluster-cidr"));
+    else if (a == "--node-name") node.node_name = value("--node-name");
+    else if (a == "--node-ip") node.node_ip = value("--node-ip");
+    else if (a == "--container-runtime") node.oci_runtime = value("--container-runtime");
+    else if (a == "--disable-node") disable_node = true;
+    else if (a == "--cleanup") cleanup = true;
     else if (a == "--compaction-interval") {
       auto d = ParseDuration(value("--compaction-interval"));
       if (!d) {
@@ -83,7 +142,44 @@ int Server(const std::vector<std::string>& args) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGINT and SIGTERM are taken by sigwait below; every thread started from here on
+  // inherits the mask, so none of them is killed by the signal instead.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::filesystem::create_directories(opts.data_dir);
+  node.data_dir = opts.data_dir;
+  node.instance = InstanceID(opts.data_dir);
+  node.cluster_cidrs = opts.cluster_cidrs;
+  node.service_cidrs = SplitComma(opts.service_cidr);
+  node.labels["node-role.kubernetes.io/control-plane"] = "true";
+  if (cleanup) {
+    kubes::Status s = kubes::kubelet::Kubelet::Cleanup(node);
+    if (!s.ok()) {
+      std::fprintf(stderr, "kubes server --cleanup: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    std::printf("kubes: removed the node's containers, networks and cgroups\n");
+    return 0;
+  }
   kubes::apiserver::APIServer server(opts);
+  // The node's kubelet acts through the API as system:node:<name>, like any kubelet.
+  kubes::client::LocalTransport node_transport(
+      [&server](kubes::apiserver::Request& r) { return server.Handle(r); },
+      {"system:node:" + node.node_name, "", {"system:nodes", "system:authenticated"}});
+  kubes::client::Client node_client(&node_transport);
+  std::unique_ptr<kubes::kubelet::Kubelet> kubelet;
+  if (!disable_node) kubelet = std::make_unique<kubes::kubelet::Kubelet>(&node_client, node);
+  server.SetNodeProxy([&kubelet](const std::string& name, kubes::apiserver::Request& r) {
+    if (kubelet && kubelet->node_name() == name) return kubelet->Serve(r);
+    kubes::apiserver::Response resp;
+    resp.code = 503;
+    resp.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
+                "\"no kubelet is reachable for node " + name + "\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+    return resp;
+  });
   kubes::Status s = server.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "kubes server: %s\n", s.ToString().c_str());
@@ -92,14 +188,20 @@ int Server(const std::vector<std::string>& args) {
   std::printf("kubes: API server listening on https://%s:%d\n", opts.address.c_str(), server.port());
   std::printf("kubes: export KUBECONFIG=%s\n", server.kubeconfig_path().c_str());
   std::fflush(stdout);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::atomic<bool> stop_node{false};
+  std::thread node_thread;
+  if (kubelet) {
+    node_thread = std::thread([&] {
+      kubes::Status ns = kubelet->Run(stop_node);
+      if (!ns.ok()) std::fprintf(stderr, "kubes: the node is not running: %s\n", ns.message().c_str());
+    });
+  }
   int sig = 0;
   sigwait(&set, &sig);
   std::printf("kubes: stopping (signal %d)\n", sig);
+  // Containers keep running; the next start adopts them (--cleanup removes them).
+  stop_node = true;
+  if (node_thread.joinable()) node_thread.join();
   server.Stop();
   return 0;
 }
@@ -116,6 +218,17 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "version") return Version();
   if (cmd == "server") return Server(args);
+  if (cmd == "image") {
+    std::string data_dir = "/var/lib/kubes";
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--data-dir") {
+        data_dir = args[i + 1];
+        args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+        break;
+      }
+    }
+    return kubes::runtime::images::RunImageCommand(args, data_dir);
+  }
   std::fprintf(stderr, "kubes: unknown command %s\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

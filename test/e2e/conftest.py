@@ -38,21 +38,30 @@ def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
 
 
 class Cluster:
-    """One running kubes server and the means to talk to it."""
+    """One running kubes server and the means to talk to it. Without `node_flags` it
+    runs only the control plane (--disable-node); with them it also runs a node."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, node_flags=None):
         self.data_dir = data_dir
         self.kubeconfig = os.path.join(data_dir, "kubeconfig.yaml")
         self.proc = None
         self.log_path = os.path.join(data_dir, "server.log")
+        self.node_flags = node_flags
+
+    def server_args(self):
+        args = [KUBES, "server", "--data-dir", self.data_dir]
+        return args + (self.node_flags if self.node_flags is not None else ["--disable-node"])
 
     def start(self):
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBES, "server", "--data-dir", self.data_dir, "--port", "0"],
-            stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.server_args() + ["--port", "0"], stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
                  what="kubes server to be ready")
+
+    def cleanup_node(self):
+        """Removes every container, network namespace, veth and cgroup the node made."""
+        if self.node_flags is not None:
+            subprocess.run(self.server_args() + ["--cleanup"], capture_output=True, timeout=120)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -210,3 +219,66 @@ def cluster():
         c.stop()
         if os.environ.get("KUBES_KEEP_DATA") != "1":
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# ---- clusters with a node --------------------------------------------------------------
+
+_node_clusters = 0
+
+
+def node_flags():
+    """Flags for a cluster with a node, with address ranges and names of its own so that
+    clusters never collide (even two test runs at once)."""
+    global _node_clusters
+    _node_clusters += 1
+    k = (os.getpid() * 7 + _node_clusters) % 60
+    return ["--cluster-cidr", f"10.{64 + k}.0.0/16", "--service-cidr", f"10.{128 + k}.0.0/16",
+            "--node-name", f"node-{k}"]
+
+
+@pytest.fixture(scope="session")
+def starter_images():
+    """The starter images (busybox, nginx, redis) as OCI archives, built once from
+    Debian packages by images/build.sh (cached across runs)."""
+    if os.geteuid() != 0:
+        pytest.skip("running containers needs root")
+    out = os.environ.get("KUBES_IMAGES_DIR") or os.path.join(ROOT, "build", "images")
+    r = subprocess.run(["bash", os.path.join(ROOT, "images", "build.sh"), out], capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, f"images/build.sh failed:\n{r.stdout}\n{r.stderr}"
+    return out
+
+
+def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.tar")):
+    data_dir = tempfile.mkdtemp(prefix="kubes-node-e2e-")
+    # Archives in <data dir>/images/import are imported when the node starts.
+    import_dir = os.path.join(data_dir, "images", "import")
+    os.makedirs(import_dir)
+    for a in archives:
+        src = os.path.join(images_dir, a)
+        if os.path.exists(src):
+            os.link(src, os.path.join(import_dir, a)) if os.stat(src).st_dev == os.stat(import_dir).st_dev \
+                else shutil.copy(src, import_dir)
+    c = Cluster(data_dir, node_flags())
+    c.start()
+    c.node_name = c.node_flags[c.node_flags.index("--node-name") + 1]
+    wait_for(lambda: any(cond["type"] == "Ready" and cond["status"] == "True"
+                         for cond in c.get_json("node", c.node_name)["status"].get("conditions", [])),
+             timeout=60, what="the node to be Ready")
+    return c
+
+
+def stop_node_cluster(c):
+    c.stop()
+    c.cleanup_node()
+    if os.environ.get("KUBES_KEEP_DATA") != "1":
+        shutil.rmtree(c.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def node_cluster(starter_images):
+    c = start_node_cluster(starter_images)
+    try:
+        yield c
+    finally:
+        stop_node_cluster(c)

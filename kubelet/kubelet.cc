@@ -1,0 +1,160 @@
+#include "kubelet/kubelet.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kubelet/volumes.h"
+#include "runtime/cgroups.h"
+
+namespace kubes::kubelet {
+
+namespace fs = std::filesystem;
+
+std::string DetectNodeIP();  // node_status.cc
+
+namespace {
+const client::Resource kPods{"", "v1", "pods", true, "Pod"};
+}  // namespace
+
+Kubelet::Kubelet(client::Client* client, KubeletOptions options)
+    : client_(client), options_(std::move(options)), pods_(client, kPods) {
+  pods_.SetSelectors("", "spec.nodeName=" + options_.node_name);
+  auto remember = [this](const Json& pod) {
+    const Json& meta = pod["metadata"];
+    std::string uid = meta.value("uid", "");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      uid_to_key_[uid] = meta.value("namespace", "") + "/" + meta.value("name", "");
+    }
+    Enqueue(uid);
+  };
+  pods_.AddHandlers({
+      .on_add = remember,
+      .on_update = [remember](const Json&, const Json& pod) { remember(pod); },
+      .on_delete =
+          [this](const Json& pod) {
+            std::string uid = pod["metadata"].value("uid", "");
+            {
+              std::lock_guard<std::mutex> lock(mu_);
+              uid_to_key_.erase(uid);
+            }
+            Enqueue(uid);
+          },
+  });
+}
+
+Kubelet::~Kubelet() = default;
+
+bool Kubelet::PodByUID(const std::string& uid, Json* pod) const {
+  std::string key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = uid_to_key_.find(uid);
+    if (it == uid_to_key_.end()) return false;
+    key = it->second;
+  }
+  return pods_.Get(key, pod) && (*pod)["metadata"].value("uid", "") == uid;
+}
+
+std::string Kubelet::PodDir(const Json& pod) const {
+  return options_.data_dir + "/pods/" + pod["metadata"].value("uid", "");
+}
+
+std::string Kubelet::PodLogDir(const Json& pod) const {
+  const Json& meta = pod["metadata"];
+  return options_.data_dir + "/logs/pods/" + meta.value("namespace", "") + "_" + meta.value("name", "") + "_" +
+         meta.value("uid", "");
+}
+
+Status Kubelet::Cleanup(const KubeletOptions& o) {
+  Status first = Status::OK();
+  auto note = [&first](const Status& s) {
+    if (!s.ok() && first.ok()) first = s;
+  };
+  std::string run_dir = "/run/kubes/" + o.instance;
+  auto rt = runtime::Runtime::Open({o.data_dir + "/containers", run_dir, o.oci_runtime, "conmon"});
+  if (rt.ok()) {
+    for (const auto& c : (*rt)->List()) note((*rt)->Remove(c.id));
+  }
+  std::vector<std::string> cidrs;
+  std::ifstream in(o.data_dir + "/network-cidrs");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) cidrs.push_back(line);
+  }
+  if (!cidrs.empty()) {
+    std::vector<std::string> unreachable = o.cluster_cidrs;
+    unreachable.insert(unreachable.end(), o.service_cidrs.begin(), o.service_cidrs.end());
+    auto net = network::PodNetwork::Open({"kubes-" + o.instance, cidrs, unreachable, o.data_dir + "/network",
+                                          run_dir + "/netns", "", true});
+    if (net.ok()) {
+      for (const auto& s : (*net)->Sandboxes()) note((*net)->TearDown(s, {"", "", s}));
+      note((*net)->RemoveHostState());
+    } else {
+      note(net.status());
+    }
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(o.data_dir + "/pods", ec)) note(TearDownVolumes(e.path().string()));
+  fs::remove_all(o.data_dir + "/pods", ec);
+  note(runtime::RemoveCgroup("/kubes-" + o.instance));
+  fs::remove_all(run_dir, ec);
+  fs::remove(o.data_dir + "/network-cidrs", ec);
+  return first;
+}
+
+Status Kubelet::Run(const std::atomic<bool>& stop) {
+  if (geteuid() != 0) {
+    return Status(Code::kServiceUnavailable, "the node needs root to run containers (run kubes as root, or --disable-node)");
+  }
+  auto rt = runtime::Runtime::Open({options_.data_dir + "/containers", "/run/kubes/" + options_.instance,
+                                    options_.oci_runtime, "conmon"});
+  if (!rt.ok()) return rt.status();
+  runtime_ = std::move(rt).value();
+  images_ = std::make_unique<runtime::images::Store>(options_.data_dir + "/images");
+  std::error_code ec;
+  if (fs::exists(options_.data_dir + "/registries.yaml", ec)) {
+    auto reg = runtime::images::LoadRegistriesYaml(options_.data_dir + "/registries.yaml");
+    if (!reg.ok()) return Invalid("registries.yaml: " + reg.status().message());
+    registries_ = std::make_unique<runtime::images::RegistriesConfig>(std::move(reg).value());
+  }
+  // Archives dropped in <data dir>/images/import are loaded at start (machines
+  // without a registry).
+  Status imported = images_->ImportFolder(options_.data_dir + "/images/import");
+  if (!imported.ok()) std::fprintf(stderr, "kubelet: importing images: %s\n", imported.message().c_str());
+  recorder_ = std::make_unique<client::EventRecorder>(client_, "kubelet", options_.node_name);
+  node_ip_ = options_.node_ip.empty() ? DetectNodeIP() : options_.node_ip;
+
+  Status s = RegisterNode();
+  if (!s.ok()) return s;
+  auto cidrs = WaitForPodCIDRs(stop);
+  if (!cidrs.ok()) return cidrs.status();
+  std::vector<std::string> unreachable = options_.cluster_cidrs;
+  unreachable.insert(unreachable.end(), options_.service_cidrs.begin(), options_.service_cidrs.end());
+  {
+    std::ofstream out(options_.data_dir + "/network-cidrs");
+    for (const auto& c : *cidrs) out << c << "\n";
+  }
+  auto net = network::PodNetwork::Open({"kubes-" + options_.instance, *cidrs, unreachable,
+                                        options_.data_dir + "/network", "/run/kubes/" + options_.instance + "/netns",
+                                        "", true});
+  if (!net.ok()) return net.status();
+  network_ = std::move(net).value();
+
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { HeartbeatLoop(stop); });
+  threads.emplace_back([&] { pods_.Run(stop); });
+  threads.emplace_back([&] { WatchExits(stop); });
+  for (int i = 0; i < options_.workers; ++i) threads.emplace_back([&] { Worker(stop); });
+  ready_ = true;
+  std::fprintf(stderr, "kubelet: node %s ready (runtime %s, pod CIDR %s)\n", options_.node_name.c_str(),
+               runtime_->oci_runtime().c_str(), (*cidrs)[0].c_str());
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  queue_.ShutDown();
+  for (auto& t : threads) t.join();
+  ready_ = false;
+  return Status::OK();
+}
+
+}  // namespace kubes::kubelet

@@ -1,0 +1,143 @@
+// Kubelet — the node agent: registers the Node, keeps its Lease fresh, and runs the
+// pods bound to it as real containers (upstream: pkg/kubelet).
+//
+// The shape follows upstream, much reduced:
+//   pod informer (spec.nodeName = this node) ─┐
+//   container exits (PLEG: conmon's exit files)├─> work queue of pod UIDs ─> SyncPod
+//   timers (back-off ends, grace periods)     ─┘
+// SyncPod (pod_sync.cc) is level-triggered: it compares the pod's spec with the
+// containers the runtime has for it, starts, restarts or stops what differs, and
+// writes the pod's status (pod_status.cc). Nothing is remembered that cannot be
+// rebuilt from the API and the runtime, so a restarted kubes adopts running pods.
+//
+// Thread-safety: a few worker threads run SyncPod; one pod is synced by one worker at
+// a time (the work queue guarantees it).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apiserver/request.h"
+#include "client/client.h"
+#include "client/informer.h"
+#include "client/record.h"
+#include "client/workqueue.h"
+#include "kubelet/backoff.h"
+#include "kubelet/streaming/remotecommand.h"
+#include "network/pod_network.h"
+#include "runtime/images/store.h"
+#include "runtime/runtime.h"
+#include "util/time.h"
+
+namespace kubes::kubelet {
+
+using Json = nlohmann::json;
+
+struct KubeletOptions {
+  std::string node_name;
+  std::string data_dir;        // pods/, containers/, images/ live here
+  std::string instance;        // short id naming host-level things: bridge, cgroup, netns dir
+  std::vector<std::string> cluster_cidrs;  // kept unreachable off the machine
+  std::vector<std::string> service_cidrs;
+  std::string node_ip;         // "" = detect
+  std::map<std::string, std::string> labels;  // extra node labels (zone, role)
+  std::vector<Json> taints;
+  int kubelet_port = 10250;    // reported in status.daemonEndpoints
+  std::string oci_runtime;     // "" = crun or runc
+  int max_pods = 110;
+  int workers = 4;
+  std::string version = "v1.32.0";
+};
+
+class Kubelet {
+ public:
+  Kubelet(client::Client* client, KubeletOptions options);
+  ~Kubelet();
+
+  // Opens the runtime and network, registers the node and runs until stop is set.
+  // Returns early with an error when the node cannot work here (no OCI runtime, no
+  // CNI plugins, not root).
+  Status Run(const std::atomic<bool>& stop);
+
+  // The kubelet's streaming endpoints (upstream: the kubelet server on :10250):
+  //   GET /containerLogs/{ns}/{pod}/{container}   (logs)
+  //   GET /exec/{ns}/{pod}/{container}?command=…   (WebSocket upgrade)
+  //   GET /attach/{ns}/{pod}/{container}
+  //   GET /portForward/{ns}/{pod}
+  // The apiserver's pods/log, exec, attach and portforward proxy here.
+  apiserver::Response Serve(apiserver::Request& req);
+
+  const std::string& node_name() const { return options_.node_name; }
+
+  // Removes every container, pod network, volume and cgroup the node of this data dir
+  // made, and its bridge and routes (`kubes server --cleanup`, with the server stopped).
+  static Status Cleanup(const KubeletOptions& options);
+  bool ready() const { return ready_; }
+
+ private:
+  friend class PodSync;
+  friend class StatusWriter;
+
+  // node_status.cc
+  Json BuildNode() const;
+  Status RegisterNode();
+  void HeartbeatLoop(const std::atomic<bool>& stop);
+  Status RenewLease();
+  Status UpdateNodeStatus();
+  // Waits for the node IPAM controller to assign spec.podCIDRs.
+  Result<std::vector<std::string>> WaitForPodCIDRs(const std::atomic<bool>& stop);
+
+  // pod_sync.cc
+  void Worker(const std::atomic<bool>& stop);
+  void SyncPod(const std::string& uid);
+  void Housekeeping();  // containers and sandboxes of pods that are gone
+  void WatchExits(const std::atomic<bool>& stop);
+
+  // server.cc
+  apiserver::Response ServeLogs(const apiserver::Request& req, const std::vector<std::string>& parts);
+  apiserver::Response ServeExec(const apiserver::Request& req, const std::vector<std::string>& parts, bool attach);
+  apiserver::Response ServePortForward(const apiserver::Request& req, const std::vector<std::string>& parts);
+  // A session on a container's own stdio through conmon's attach socket (attach.cc).
+  Result<streaming::Process> AttachProcess(const std::string& id, const streaming::Options& o);
+  // The runtime container that runs `container` of a pod now (or ran it last).
+  Result<runtime::ContainerStatus> FindContainer(const std::string& ns, const std::string& pod,
+                                                 const std::string& container, bool previous);
+
+  std::string PodDir(const Json& pod) const;
+  std::string PodLogDir(const Json& pod) const;
+  std::string PodCgroup(const std::string& uid) const { return "/kubes-" + options_.instance + "/pod" + uid; }
+  void Enqueue(const std::string& uid) { queue_.Add(uid); }
+  void EnqueueAfter(const std::string& uid, std::chrono::milliseconds d) { queue_.AddAfter(uid, d); }
+  bool PodByUID(const std::string& uid, Json* pod) const;
+
+  client::Client* client_;
+  KubeletOptions options_;
+  const Clock& clock_ = RealClock::Get();
+  std::unique_ptr<runtime::Runtime> runtime_;
+  std::unique_ptr<network::PodNetwork> network_;
+  std::unique_ptr<runtime::images::Store> images_;
+  std::unique_ptr<runtime::images::RegistriesConfig> registries_;  // <data dir>/registries.yaml
+  std::unique_ptr<client::EventRecorder> recorder_;
+  client::Informer pods_;
+  client::WorkQueue queue_;
+  std::atomic<bool> ready_{false};
+  std::string node_ip_;
+
+  // uid → "ns/name" for pods the informer knows.
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> uid_to_key_;
+  // Per pod: when each container was sent its stop signal (graceful deletion).
+  std::map<std::string, std::map<std::string, TimePoint>> stopping_;
+  // Statuses written last, so unchanged ones are not written again.
+  std::map<std::string, Json> written_status_;
+  Backoff crash_backoff_{std::chrono::seconds(10), std::chrono::seconds(300)};
+  Backoff pull_backoff_{std::chrono::seconds(10), std::chrono::seconds(300)};
+};
+
+}  // namespace kubes::kubelet

@@ -1,0 +1,122 @@
+#include "kubelet/logs.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace kubes::kubelet {
+namespace {
+
+struct LogLine {
+  std::string time;  // as written
+  TimePoint when;
+  std::string text;  // with its newline when the line is complete
+};
+
+// Parses complete lines of `data`; *used gets the bytes consumed.
+std::vector<LogLine> ParseLines(const std::string& data, size_t* used) {
+  std::vector<LogLine> lines;
+  size_t pos = 0;
+  std::string pending;  // partial chunks waiting for their final part
+  size_t committed = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) break;
+    std::string line = data.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t a = line.find(' ');
+    size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
+    size_t c = b == std::string::npos ? b : line.find(' ', b + 1);
+    if (c == std::string::npos && b != std::string::npos && b + 2 == line.size()) c = line.size();
+    if (c == std::string::npos) continue;
+    std::string tag = line.substr(b + 1, 1);
+    std::string text = c < line.size() ? line.substr(c + 1) : "";
+    if (tag == "P") {
+      pending += text;
+      continue;
+    }
+    LogLine l;
+    l.time = line.substr(0, a);
+    l.when = ParseRFC3339(l.time).value_or(TimePoint{});
+    l.text = pending + text + "\n";
+    pending.clear();
+    lines.push_back(std::move(l));
+    committed = pos;
+  }
+  *used = committed;
+  return lines;
+}
+
+std::string Format(const LogLine& l, bool timestamps) {
+  if (!timestamps) return l.text;
+  // RFC 3339 with nanoseconds in UTC, as the kubelet prints it.
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(l.when.time_since_epoch()).count();
+  std::string base = FormatRFC3339(l.when);  // …Z, seconds
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(ns % 1000000000));
+  return base.substr(0, base.size() - 1) + frac + "Z " + l.text;
+}
+
+std::string ReadFrom(const std::string& path, size_t offset) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string ReadLog(const std::string& path, const LogOptions& o, size_t* offset) {
+  size_t used = 0;
+  auto lines = ParseLines(ReadFrom(path, 0), &used);
+  if (offset) *offset = used;
+  size_t first = 0;
+  if (o.since) {
+    while (first < lines.size() && lines[first].when < *o.since) ++first;
+  }
+  if (o.tail_lines >= 0 && lines.size() - first > static_cast<size_t>(o.tail_lines)) {
+    first = lines.size() - static_cast<size_t>(o.tail_lines);
+  }
+  std::string out;
+  for (size_t i = first; i < lines.size(); ++i) out += Format(lines[i], o.timestamps);
+  if (o.limit_bytes > 0 && out.size() > static_cast<size_t>(o.limit_bytes)) out.resize(o.limit_bytes);
+  return out;
+}
+
+void FollowLog(const std::string& path, const LogOptions& o, apiserver::ResponseStream& out,
+               const std::function<bool()>& running) {
+  size_t offset = 0;
+  std::string first = ReadLog(path, o, &offset);
+  int64_t sent = static_cast<int64_t>(first.size());
+  if (!first.empty() && !out.Write(first)) return;
+  auto limit_reached = [&] { return o.limit_bytes > 0 && sent >= o.limit_bytes; };
+  bool last_round = false;
+  while (!limit_reached()) {
+    bool alive = running();
+    std::string data = ReadFrom(path, offset);
+    size_t used = 0;
+    auto lines = ParseLines(data, &used);
+    offset += used;
+    for (const auto& l : lines) {
+      std::string text = Format(l, o.timestamps);
+      if (o.limit_bytes > 0 && sent + static_cast<int64_t>(text.size()) > o.limit_bytes) {
+        text.resize(o.limit_bytes - sent);
+      }
+      sent += static_cast<int64_t>(text.size());
+      if (!out.Write(text)) return;
+      if (limit_reached()) return;
+    }
+    if (!alive) {
+      // One more read after the container is gone picks up its final lines.
+      if (last_round) return;
+      last_round = true;
+      continue;
+    }
+    if (out.PeerClosed()) return;
+    if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace kubes::kubelet

@@ -1,0 +1,60 @@
+// The pod status the kubelet reports, computed from what the runtime says of the
+// pod's containers (upstream: kubelet_pods.go generateAPIPodStatus, getPhase,
+// convertToAPIContainerStatuses, and pkg/kubelet/status generate.go for the
+// conditions).
+//
+// A pure function of its input, so every rule — phase, container states, reasons,
+// conditions and their messages — is unit-tested without containers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "runtime/runtime.h"
+#include "util/time.h"
+
+namespace kubes::kubelet {
+
+using Json = nlohmann::json;
+
+// What the kubelet knows of one container of the pod.
+struct ContainerRecord {
+  std::string name;
+  std::string image;                           // as the spec says
+  const runtime::ContainerStatus* current = nullptr;   // latest instance, if any
+  const runtime::ContainerStatus* previous = nullptr;  // the one before it
+  // Set when the kubelet is not running it for a reason of its own: ContainerCreating,
+  // PodInitializing, ErrImagePull, ImagePullBackOff, CrashLoopBackOff,
+  // CreateContainerConfigError, …
+  std::string waiting_reason;
+  std::string waiting_message;
+  std::string message;           // termination message of `current`
+  std::string previous_message;  // … and of `previous`
+  bool ready = false;
+  bool started = false;
+  std::string image_ref;  // resolved image name for status.image
+};
+
+struct PodStatusInput {
+  Json pod;  // the pod as the API has it (spec and the status written before)
+  bool sandbox_ready = false;
+  std::vector<std::string> pod_ips;
+  std::string host_ip;
+  std::vector<ContainerRecord> init_containers;
+  std::vector<ContainerRecord> containers;
+  TimePoint now;
+};
+
+// The full status object (phase, conditions, IPs, container statuses, startTime,
+// qosClass kept).
+Json ComputePodStatus(const PodStatusInput& in);
+
+// "Running", "Succeeded", … (exposed for tests and for SyncPod's decisions).
+std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
+                     const std::vector<ContainerRecord>& containers);
+
+// "kubes://<id>" as status.containerID.
+std::string ContainerIDString(const std::string& id);
+
+}  // namespace kubes::kubelet

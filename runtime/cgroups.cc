@@ -1,0 +1,161 @@
+#include "runtime/cgroups.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace kubes::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Value of `key` in a "key value" per line file (memory.stat, cpu.stat).
+std::optional<uint64_t> StatValue(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string k;
+  uint64_t v;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+// The directories `path` has in each hierarchy.
+std::vector<std::string> Dirs(const std::string& path) {
+  const CgroupLayout& l = DetectCgroups();
+  if (l.unified) return {l.root + path};
+  std::vector<std::string> out;
+  for (const auto& c : l.v1_controllers) out.push_back(l.root + "/" + c + path);
+  return out;
+}
+
+// rmdir children first; a cgroup with processes cannot go, so retry briefly while the
+// last processes of a container finish exiting.
+Status RemoveTree(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return Status::OK();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) {
+      Status s = RemoveTree(e.path().string());
+      if (!s.ok()) return s;
+    }
+  }
+  for (int i = 0; i < 50; ++i) {
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return Status::OK();
+    if (errno != EBUSY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Internal("remove cgroup " + dir + ": " + strerror(errno));
+}
+
+}  // namespace
+
+const CgroupLayout& DetectCgroups() {
+  static const CgroupLayout layout = [] {
+    CgroupLayout l;
+    std::error_code ec;
+    if (fs::exists(l.root + "/cgroup.controllers", ec)) {
+      l.unified = true;
+      return l;
+    }
+    for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "hugetlb",
+                          "net_cls", "net_prio", "perf_event", "systemd"}) {
+      fs::path p = fs::path(l.root) / c;
+      if (fs::is_directory(p, ec) && !fs::is_symlink(p, ec)) l.v1_controllers.push_back(c);
+    }
+    // A unified hierarchy beside v1 (hybrid) gets its own directory too.
+    if (fs::exists(l.root + "/unified/cgroup.controllers", ec)) l.v1_controllers.push_back("unified");
+    return l;
+  }();
+  return layout;
+}
+
+Status CreateCgroup(const std::string& path) {
+  for (const auto& d : Dirs(path)) {
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    if (ec) return Internal("create cgroup " + d + ": " + ec.message());
+  }
+  // cpuset children start empty on v1: copy the parent's cpus and mems down the path.
+  const CgroupLayout& l = DetectCgroups();
+  if (!l.unified) {
+    std::string base = l.root + "/cpuset";
+    std::string at = base;
+    std::stringstream parts(path);
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+      if (part.empty()) continue;
+      std::string parent = at;
+      at += "/" + part;
+      for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        if (!ReadFile(at + "/" + f).empty() && ReadFile(at + "/" + f) != "\n") continue;
+        std::ofstream(at + "/" + f) << ReadFile(parent + "/" + f);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status RemoveCgroup(const std::string& path) {
+  Status first = Status::OK();
+  for (const auto& d : Dirs(path)) {
+    Status s = RemoveTree(d);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+std::vector<std::string> ListCgroupChildren(const std::string& path) {
+  const CgroupLayout& l = DetectCgroups();
+  std::string dir = l.unified ? l.root + path : l.root + "/memory" + path;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory(ec)) out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+std::optional<CgroupUsage> ReadCgroupUsage(const std::string& path) {
+  const CgroupLayout& l = DetectCgroups();
+  CgroupUsage u;
+  if (l.unified) {
+    std::string dir = l.root + path;
+    std::string cpu = ReadFile(dir + "/cpu.stat");
+    if (cpu.empty()) return std::nullopt;
+    u.cpu_usage_ns = StatValue(cpu, "usage_usec").value_or(0) * 1000;
+    uint64_t current = std::strtoull(ReadFile(dir + "/memory.current").c_str(), nullptr, 10);
+    uint64_t inactive = StatValue(ReadFile(dir + "/memory.stat"), "inactive_file").value_or(0);
+    u.memory_working_set_bytes = current > inactive ? current - inactive : 0;
+    return u;
+  }
+  std::string acct = ReadFile(l.root + "/cpuacct" + path + "/cpuacct.usage");
+  if (acct.empty()) return std::nullopt;
+  u.cpu_usage_ns = std::strtoull(acct.c_str(), nullptr, 10);
+  std::string mem = l.root + "/memory" + path;
+  uint64_t usage = std::strtoull(ReadFile(mem + "/memory.usage_in_bytes").c_str(), nullptr, 10);
+  uint64_t inactive = StatValue(ReadFile(mem + "/memory.stat"), "total_inactive_file").value_or(0);
+  u.memory_working_set_bytes = usage > inactive ? usage - inactive : 0;
+  return u;
+}
+
+bool CgroupOOMKilled(const std::string& path) {
+  const CgroupLayout& l = DetectCgroups();
+  if (l.unified) return StatValue(ReadFile(l.root + path + "/memory.events"), "oom_kill").value_or(0) > 0;
+  return StatValue(ReadFile(l.root + "/memory" + path + "/memory.oom_control"), "oom_kill").value_or(0) > 0;
+}
+
+}  // namespace kubes::runtime

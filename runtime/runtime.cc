@@ -1,0 +1,379 @@
+#include "runtime/runtime.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "runtime/cgroups.h"
+#include "runtime/oci_spec.h"
+#include "util/subprocess.h"
+
+namespace kubes::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << data;
+    if (!out) return Internal("write " + tmp + ": " + strerror(errno));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) return Internal("rename " + tmp + ": " + strerror(errno));
+  return Status::OK();
+}
+
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    std::string p = std::string(dir) + "/" + name;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+Json LabelsJson(const ContainerLabels& l) {
+  return {{"podUID", l.pod_uid}, {"podNamespace", l.pod_namespace}, {"podName", l.pod_name},
+          {"containerName", l.container_name}, {"containerType", l.container_type}, {"attempt", l.attempt},
+          {"image", l.image}, {"imageRef", l.image_ref}, {"imageID", l.image_id}, {"specHash", l.spec_hash},
+          {"terminationMessagePath", l.termination_message_path},
+          {"terminationMessagePolicy", l.termination_message_policy}};
+}
+
+ContainerLabels LabelsFromJson(const Json& j) {
+  ContainerLabels l;
+  l.pod_uid = j.value("podUID", "");
+  l.pod_namespace = j.value("podNamespace", "");
+  l.pod_name = j.value("podName", "");
+  l.container_name = j.value("containerName", "");
+  l.container_type = j.value("containerType", "");
+  l.attempt = j.value("attempt", 0);
+  l.image = j.value("image", "");
+  l.image_ref = j.value("imageRef", "");
+  l.image_id = j.value("imageID", "");
+  l.spec_hash = j.value("specHash", "");
+  l.termination_message_path = j.value("terminationMessagePath", "");
+  l.termination_message_policy = j.value("terminationMessagePolicy", "");
+  return l;
+}
+
+TimePoint FileTime(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return TimePoint{};
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                   std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+TimePoint ParseNanos(const std::string& s) {
+  if (s.empty()) return TimePoint{};
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(std::stoll(s))));
+}
+
+std::string Nanos(TimePoint t) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+// A process that is alive and not a zombie.
+bool Alive(int pid) {
+  if (pid <= 0) return false;
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  auto close_paren = stat.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] != 'Z';
+}
+
+// runc and crun log errors as `time="…" level=error msg="…"`: keep the message.
+std::string RuntimeErrorText(const std::string& raw) {
+  auto at = raw.find("msg=\"");
+  if (at == std::string::npos) {
+    std::string s = raw;
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  std::string out;
+  for (size_t i = at + 5; i < raw.size() && raw[i] != '"'; ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size()) ++i;
+    out += raw[i];
+  }
+  return out + ": unknown";
+}
+
+}  // namespace
+
+std::string NewContainerID() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 64; ++i) id += hex[rng() % 16];
+  return id;
+}
+
+std::string PickOCIRuntime(std::string* why) {
+  std::string crun = FindProgram("crun"), runc = FindProgram("runc");
+  const CgroupLayout& l = DetectCgroups();
+  bool hybrid_with_controllers = false;
+  if (!l.unified) {
+    std::string unified = ReadFile(l.root + "/unified/cgroup.controllers");
+    hybrid_with_controllers = unified.find_first_not_of(" \n") != std::string::npos;
+  }
+  if (!crun.empty() && !hybrid_with_controllers) {
+    *why = "crun";
+    return crun;
+  }
+  if (!runc.empty()) {
+    *why = crun.empty() ? "runc (crun is not installed)"
+                        : "runc (crun refuses this hybrid cgroup layout: the unified hierarchy has controllers)";
+    return runc;
+  }
+  *why = crun.empty() ? "neither crun nor runc is installed" : "crun cannot run on this cgroup layout and runc is missing";
+  return "";
+}
+
+Runtime::Runtime(RuntimeOptions o) : options_(std::move(o)) {}
+
+Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options) {
+  std::unique_ptr<Runtime> rt(new Runtime(options));
+  std::string why;
+  rt->oci_runtime_ = options.oci_runtime.empty() ? PickOCIRuntime(&why) : FindProgram(options.oci_runtime);
+  if (rt->oci_runtime_.empty()) {
+    return Status(Code::kServiceUnavailable, "no OCI runtime: " + (options.oci_runtime.empty() ? why : options.oci_runtime + " not found"));
+  }
+  if (FindProgram(options.conmon).empty()) {
+    return Status(Code::kServiceUnavailable, "conmon is not installed (apt-get install conmon)");
+  }
+  rt->state_dir_ = options.run_dir + "/" + fs::path(rt->oci_runtime_).filename().string();
+  rt->exit_dir_ = options.root + "/exits";
+  rt->socket_dir_ = options.run_dir + "/s";
+  std::error_code ec;
+  for (const auto& d : {options.root, rt->exit_dir_, rt->state_dir_, rt->socket_dir_}) {
+    fs::create_directories(d, ec);
+    if (ec) return Internal("create " + d + ": " + ec.message());
+  }
+  return rt;
+}
+
+std::vector<std::string> Runtime::RuntimeArgs(std::vector<std::string> tail) const {
+  std::vector<std::string> argv = {oci_runtime_, "--root", state_dir_};
+  argv.insert(argv.end(), tail.begin(), tail.end());
+  return argv;
+}
+
+Status Runtime::Create(const ContainerConfig& c) {
+  if (c.layers.empty()) return Invalid("container " + c.id + " has no image layers");
+  std::string bundle = BundleDir(c.id);
+  std::string rootfs = bundle + "/rootfs";
+  std::error_code ec;
+  for (const auto& d : {rootfs, bundle + "/upper", bundle + "/work"}) {
+    fs::create_directories(d, ec);
+    if (ec) return Internal("create " + d + ": " + ec.message());
+  }
+  // overlayfs lists lower dirs top first.
+  std::string lower;
+  for (auto it = c.layers.rbegin(); it != c.layers.rend(); ++it) lower += (lower.empty() ? "" : ":") + *it;
+  std::string data = "lowerdir=" + lower + ",upperdir=" + bundle + "/upper,workdir=" + bundle + "/work";
+  if (c.userns_size > 0) {
+    // The container's root owns its upper dir, so it can write to its own files.
+    chown((bundle + "/upper").c_str(), c.userns_host_id, c.userns_host_id);
+  }
+  if (mount("overlay", rootfs.c_str(), "overlay", 0, data.c_str()) != 0) {
+    return Internal("mount the container's root filesystem: " + std::string(strerror(errno)));
+  }
+  Json meta = {{"labels", LabelsJson(c.labels)}, {"createdAt", Nanos(std::chrono::system_clock::now())}, {"logPath", c.log_path},
+               {"cgroup", c.cgroup_parent + "/" + c.id}};
+  Status s = WriteFile(bundle + "/config.json", BuildOCISpec(c, rootfs).dump());
+  if (s.ok()) s = WriteFile(bundle + "/kubes.json", meta.dump());
+  fs::create_directories(fs::path(c.log_path).parent_path(), ec);
+  if (!s.ok()) {
+    (void)Remove(c.id);
+    return s;
+  }
+
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
+  std::vector<std::string> argv = {
+      options_.conmon, "--api-version", "1", "-c", c.id, "-u", c.id, "-r", oci_runtime_, "-b", bundle,
+      "-p", bundle + "/pidfile", "-n", c.labels.pod_name + "_" + c.labels.container_name,
+      "--exit-dir", exit_dir_, "-l", "k8s-file:" + c.log_path, "--log-level", "error",
+      "--socket-dir-path", socket_dir_, "--runtime-arg", "--root=" + state_dir_,
+      "--conmon-pidfile", bundle + "/conmon.pid", "-0", bundle};
+  if (c.tty) argv.push_back("-t");
+  if (c.stdin) argv.push_back("-i");
+  if (c.stdin && !c.stdin_once) argv.push_back("--leave-stdin-open");
+  CommandOptions opts;
+  opts.env["_OCI_SYNCPIPE"] = std::to_string(sync[1]);
+  opts.keep_fds = {sync[1]};
+  opts.cwd = bundle;  // conmon writes some files (oom) to its working directory
+  opts.timeout = std::chrono::seconds(30);
+  auto ran = RunCommand(argv, opts);
+  close(sync[1]);
+  // conmon answers {"data": <pid>} once the runtime has created the container, or
+  // {"data": -1, "message": "..."} when it could not.
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(sync[0], buf, sizeof buf)) > 0) {
+    answer.append(buf, n);
+    if (answer.find('\n') != std::string::npos) break;
+  }
+  close(sync[0]);
+  if (!ran.ok()) {
+    (void)Remove(c.id);
+    return ran.status();
+  }
+  Json reply = Json::parse(answer, nullptr, false);
+  if (ran->exit_code != 0 || !reply.is_object() || reply.value("data", -1) <= 0) {
+    std::string msg = reply.is_object() ? reply.value("message", "") : ran->err;
+    if (msg.empty()) msg = "the OCI runtime did not create the container";
+    msg = RuntimeErrorText(msg);
+    (void)Remove(c.id);
+    return Internal(msg);
+  }
+  return Status::OK();
+}
+
+Status Runtime::Start(const std::string& id) {
+  // The start time is taken just before the process is let go: a short-lived one may
+  // exit before `start` returns, and its finish must not come before its start.
+  std::string started = BundleDir(id) + "/started";
+  Status s = WriteFile(started, Nanos(std::chrono::system_clock::now()));
+  if (!s.ok()) return s;
+  auto argv = RuntimeArgs({"start", id});
+  auto r = RunCommand(argv);
+  if (r.ok() && r->exit_code == 0) return Status::OK();
+  unlink(started.c_str());
+  return r.ok() ? CommandError(argv, *r) : r.status();
+}
+
+Status Runtime::RecordFailedStart(const ContainerConfig& c, const std::string& error) {
+  std::string bundle = BundleDir(c.id);
+  std::error_code ec;
+  fs::create_directories(bundle, ec);
+  if (ec) return Internal("create " + bundle + ": " + ec.message());
+  Json meta = {{"labels", LabelsJson(c.labels)}, {"createdAt", Nanos(std::chrono::system_clock::now())},
+               {"logPath", c.log_path}};
+  Status s = WriteFile(bundle + "/start-error", error);
+  if (s.ok()) s = WriteFile(bundle + "/kubes.json", meta.dump());
+  return s;
+}
+
+Status Runtime::Signal(const std::string& id, int signal) {
+  auto st = Inspect(id);
+  if (!st.ok()) return st.status();
+  if (st->state != ContainerState::kRunning && st->state != ContainerState::kCreated) return Status::OK();
+  if (kill(st->pid, signal) != 0 && errno != ESRCH) return Internal("kill: " + std::string(strerror(errno)));
+  return Status::OK();
+}
+
+Status Runtime::Remove(const std::string& id) {
+  std::string bundle = BundleDir(id);
+  std::error_code ec;
+  if (!fs::exists(bundle, ec)) return Status::OK();
+  auto st = Inspect(id);
+  if (st.ok() && (st->state == ContainerState::kRunning || st->state == ContainerState::kCreated)) {
+    kill(st->pid, SIGKILL);
+  }
+  (void)RunCommand(RuntimeArgs({"delete", "--force", id}));
+  // conmon ends by itself once the container is gone; end it if it lingers.
+  int conmon = std::atoi(ReadFile(bundle + "/conmon.pid").c_str());
+  for (int i = 0; i < 100 && Alive(conmon); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (Alive(conmon)) kill(conmon, SIGKILL);
+  std::string rootfs = bundle + "/rootfs";
+  if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Internal("unmount " + rootfs + ": " + strerror(errno));
+  }
+  Json meta = Json::parse(ReadFile(bundle + "/kubes.json"), nullptr, false);
+  if (meta.is_object() && !meta.value("cgroup", "").empty()) (void)RemoveCgroup(meta.value("cgroup", ""));
+  fs::remove_all(bundle, ec);
+  fs::remove(exit_dir_ + "/" + id, ec);
+  std::error_code ignore;
+  fs::remove(socket_dir_ + "/" + id, ignore);
+  if (ec) return Internal("remove " + bundle + ": " + ec.message());
+  return Status::OK();
+}
+
+Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
+  std::string bundle = BundleDir(id);
+  Json meta = Json::parse(ReadFile(bundle + "/kubes.json"), nullptr, false);
+  if (!meta.is_object()) return NotFound("container " + id + " not found");
+  ContainerStatus s;
+  s.id = id;
+  s.labels = LabelsFromJson(meta.value("labels", Json::object()));
+  s.log_path = meta.value("logPath", "");
+  s.created_at = ParseNanos(meta.value("createdAt", ""));
+  s.started_at = ParseNanos(ReadFile(bundle + "/started"));
+  s.pid = std::atoi(ReadFile(bundle + "/pidfile").c_str());
+  std::string start_error = ReadFile(bundle + "/start-error");
+  if (!start_error.empty()) {
+    s.state = ContainerState::kExited;
+    s.exit_code = 128;
+    s.start_error = start_error;
+    s.started_at = s.finished_at = FileTime(bundle + "/start-error");
+    return s;
+  }
+  std::string exit_file = exit_dir_ + "/" + id;
+  std::string code = ReadFile(exit_file);
+  if (!code.empty()) {
+    s.state = ContainerState::kExited;
+    s.exit_code = std::atoi(code.c_str());
+    s.finished_at = FileTime(exit_file);
+    std::error_code ec;
+    s.oom_killed = fs::exists(bundle + "/oom", ec);
+    return s;
+  }
+  if (Alive(s.pid)) {
+    s.state = s.started_at == TimePoint{} ? ContainerState::kCreated : ContainerState::kRunning;
+    return s;
+  }
+  int conmon = std::atoi(ReadFile(bundle + "/conmon.pid").c_str());
+  // The process is gone: conmon is about to write the exit file, or conmon itself
+  // died (then the code is lost and the state unknown).
+  s.state = Alive(conmon) && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;
+  if (s.state == ContainerState::kUnknown && s.pid == 0 && Alive(conmon)) s.state = ContainerState::kCreated;
+  return s;
+}
+
+std::vector<ContainerStatus> Runtime::List() const {
+  std::vector<ContainerStatus> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(options_.root, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() != 64) continue;
+    auto s = Inspect(name);
+    if (s.ok()) out.push_back(std::move(s).value());
+  }
+  return out;
+}
+
+std::vector<std::string> Runtime::ExecCommand(const std::string& id, const std::vector<std::string>& argv,
+                                              bool tty) const {
+  std::vector<std::string> cmd = RuntimeArgs({"exec"});
+  if (tty) cmd.push_back("-t");
+  cmd.push_back(id);
+  cmd.insert(cmd.end(), argv.begin(), argv.end());
+  return cmd;
+}
+
+std::string Runtime::AttachSocket(const std::string& id) const { return BundleDir(id) + "/attach"; }
+std::string Runtime::ControlFifo(const std::string& id) const { return BundleDir(id) + "/ctl"; }
+
+}  // namespace kubes::runtime

@@ -1,0 +1,170 @@
+#include "scheduler/schedule_one.h"
+
+#include <algorithm>
+
+#include "util/strings.h"
+
+namespace kubes::scheduler {
+namespace {
+
+constexpr size_t kNoteLengthLimit = 1024;
+
+// Weights of the scoring plugins in the default profile.
+constexpr int64_t kNodeResourcesFitWeight = 1;
+constexpr int64_t kNodeAffinityWeight = 2;
+constexpr int64_t kTaintTolerationWeight = 3;
+
+int64_t PodPriority(const Json& pod) {
+  const Json& p = At(pod, {"spec", "priority"});
+  return p.is_number_integer() ? p.get<int64_t>() : 0;
+}
+
+// The status a node got while filtering: its own, or the one of the nodes the
+// PreFilter left out.
+const PluginStatus* StatusOf(const Diagnosis& d, const std::string& node) {
+  auto it = d.node_to_status.find(node);
+  if (it != d.node_to_status.end()) return &it->second;
+  return d.absent_nodes_status ? &*d.absent_nodes_status : nullptr;
+}
+
+// What evicting every lower-priority pod on the node would leave (upstream
+// SelectVictimsOnNode's first step). nullopt: nothing to evict there.
+std::optional<NodeInfo> WithoutLowerPriorityPods(const NodeInfo& node, int64_t priority) {
+  NodeInfo without = node;
+  bool any = false;
+  for (const auto& p : node.pods()) {
+    if (PodPriority(*p) < priority) any = without.RemovePod(PodUID(*p)) || any;
+  }
+  if (!any) return std::nullopt;
+  return without;
+}
+
+}  // namespace
+
+PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node) {
+  using Filter = PluginStatus (*)(const Json&, const NodeInfo&);
+  static constexpr Filter kFilters[] = {NodeUnschedulableFilter, NodeNameFilter, TaintTolerationFilter,
+                                        NodeAffinityFilter,      NodePortsFilter, NodeResourcesFitFilter};
+  for (Filter f : kFilters) {
+    PluginStatus s = f(pod, node);
+    if (!s.ok()) return s;
+  }
+  return PluginStatus::Success();
+}
+
+std::vector<NodeScore> PrioritizeNodes(const Json& pod, const std::vector<const NodeInfo*>& nodes) {
+  size_t n = nodes.size();
+  std::vector<int64_t> fit(n), affinity(n), taints(n);
+  for (size_t i = 0; i < n; ++i) {
+    fit[i] = NodeResourcesFitScore(pod, *nodes[i]);
+    affinity[i] = NodeAffinityScore(pod, *nodes[i]);
+    taints[i] = TaintTolerationScore(pod, *nodes[i]);
+  }
+  DefaultNormalizeScore(kMaxNodeScore, false, affinity);
+  DefaultNormalizeScore(kMaxNodeScore, true, taints);
+  std::vector<NodeScore> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = {nodes[i]->name(), kNodeResourcesFitWeight * fit[i] + kNodeAffinityWeight * affinity[i] +
+                                    kTaintTolerationWeight * taints[i]};
+  }
+  return out;
+}
+
+std::string SelectHost(const std::vector<NodeScore>& scores, std::mt19937_64& rng) {
+  // Reservoir sampling over the nodes sharing the highest score.
+  std::string selected = scores.front().name;
+  int64_t best = scores.front().score;
+  uint64_t ties = 1;
+  for (size_t i = 1; i < scores.size(); ++i) {
+    if (scores[i].score > best) {
+      best = scores[i].score;
+      selected = scores[i].name;
+      ties = 1;
+    } else if (scores[i].score == best && rng() % ++ties == 0) {
+      selected = scores[i].name;
+    }
+  }
+  return selected;
+}
+
+std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d) {
+  std::string msg = "0/" + std::to_string(num_all_nodes) + " nodes are available:";
+  if (!d.pre_filter_msg.empty()) {
+    msg += " " + d.pre_filter_msg + ".";
+  } else {
+    std::map<std::string, size_t> reasons;
+    for (const auto& [node, status] : d.node_to_status) {
+      for (const auto& r : status.reasons) ++reasons[r];
+    }
+    if (d.absent_nodes_status && d.node_to_status.size() < num_all_nodes) {
+      for (const auto& r : d.absent_nodes_status->reasons) reasons[r] += num_all_nodes - d.node_to_status.size();
+    }
+    std::vector<std::string> counted;
+    for (const auto& [reason, n] : reasons) counted.push_back(std::to_string(n) + " " + reason);
+    std::sort(counted.begin(), counted.end());  // as strings: "10 x" sorts before "2 y", as upstream
+    if (!counted.empty()) msg += " " + Join(counted, ", ") + ".";
+  }
+  if (!d.post_filter_msg.empty()) msg += " " + d.post_filter_msg;
+  return msg;
+}
+
+std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d) {
+  if (StringAt(pod, {"spec", "preemptionPolicy"}) == "Never") {
+    return "preemption: not eligible due to preemptionPolicy=Never.";
+  }
+  int64_t priority = PodPriority(pod);
+  Diagnosis dry_run;
+  for (const NodeInfo& node : nodes) {
+    const PluginStatus* status = StatusOf(d, node.name());
+    if (!status) continue;  // the node fits: no preemption needed there
+    if (status->code == PluginStatus::Code::kUnschedulableAndUnresolvable) {
+      dry_run.node_to_status[node.name()] = PluginStatus::Unresolvable("Preemption is not helpful for scheduling");
+      continue;
+    }
+    std::optional<NodeInfo> without = WithoutLowerPriorityPods(node, priority);
+    if (!without) {
+      dry_run.node_to_status[node.name()] = PluginStatus::Unresolvable("No preemption victims found for incoming pod");
+      continue;
+    }
+    PluginStatus after = RunFilterPlugins(pod, *without);
+    if (after.ok()) return "";  // evicting would help (kubes does not evict; see the header)
+    dry_run.node_to_status[node.name()] = after;
+  }
+  return "preemption: " + FitErrorMessage(nodes.size(), dry_run);
+}
+
+ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng) {
+  if (nodes.empty()) return {"", kErrNoNodesAvailable};
+  Diagnosis d;
+  NodeAffinityPreFilterResult pre = NodeAffinityPreFilter(pod);
+  if (!pre.status.ok()) {
+    d.absent_nodes_status = pre.status;
+    d.pre_filter_msg = Join(pre.status.reasons, ", ");
+    d.post_filter_msg = PreemptionMessage(pod, nodes, d);
+    return {"", FitErrorMessage(nodes.size(), d)};
+  }
+  std::vector<const NodeInfo*> feasible;
+  for (const NodeInfo& node : nodes) {
+    if (pre.node_names && !pre.node_names->count(node.name())) continue;
+    PluginStatus s = RunFilterPlugins(pod, node);
+    if (s.ok()) feasible.push_back(&node);
+    else d.node_to_status[node.name()] = std::move(s);
+  }
+  if (pre.node_names) {
+    d.absent_nodes_status = PluginStatus::Unresolvable("node(s) didn't satisfy plugin(s) [NodeAffinity]");
+  }
+  if (feasible.empty()) {
+    d.post_filter_msg = PreemptionMessage(pod, nodes, d);
+    return {"", FitErrorMessage(nodes.size(), d)};
+  }
+  if (feasible.size() == 1) return {feasible[0]->name(), ""};
+  return {SelectHost(PrioritizeNodes(pod, feasible), rng), ""};
+}
+
+std::string TruncateMessage(const std::string& message) {
+  if (message.size() <= kNoteLengthLimit) return message;
+  const std::string suffix = " ...";
+  return message.substr(0, kNoteLengthLimit - suffix.size()) + suffix;
+}
+
+}  // namespace kubes::scheduler

@@ -1,0 +1,209 @@
+#include "scheduler/scheduler.h"
+
+#include <thread>
+
+#include "util/time.h"
+
+namespace kubes::scheduler {
+namespace {
+
+const client::Resource kPods{"", "v1", "pods", true, "Pod"};
+const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
+
+bool Bound(const Json& pod) { return !StringAt(pod, {"spec", "nodeName"}).empty(); }
+
+bool Finished(const Json& pod) {
+  std::string phase = StringAt(pod, {"status", "phase"});
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+// A bound pod change that may leave room for a waiting pod: it finished, or asks for less.
+bool FreesResources(const Json& old_pod, const Json& pod) {
+  return Finished(pod) || PodRequests(pod) != PodRequests(old_pod);
+}
+
+// A node change that may let a waiting pod fit: what the filters read, not heartbeats.
+bool SchedulingPropertiesChanged(const Json& old_node, const Json& node) {
+  return At(old_node, {"spec"}) != At(node, {"spec"}) ||
+         At(old_node, {"metadata", "labels"}) != At(node, {"metadata", "labels"}) ||
+         At(old_node, {"status", "allocatable"}) != At(node, {"status", "allocatable"});
+}
+
+// Objects from a list may lack kind and apiVersion; events name them.
+Json WithKind(Json pod) {
+  if (!pod.contains("kind")) pod["kind"] = "Pod";
+  if (!pod.contains("apiVersion")) pod["apiVersion"] = "v1";
+  return pod;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(client::Client* client, std::string scheduler_name)
+    : client_(client),
+      name_(std::move(scheduler_name)),
+      pods_(client, kPods),
+      nodes_(client, kNodes),
+      rng_(std::random_device{}()),
+      recorder_(client, name_) {
+  pods_.AddHandlers({[this](const Json& p) { OnPodAdd(p); },
+                     [this](const Json& o, const Json& p) { OnPodUpdate(o, p); },
+                     [this](const Json& p) { OnPodDelete(p); }});
+  nodes_.AddHandlers({[this](const Json& n) {
+                        cache_.AddOrUpdateNode(n);
+                        MoveAllToActive();
+                      },
+                      [this](const Json& o, const Json& n) { OnNodeUpdate(o, n); },
+                      [this](const Json& n) { cache_.RemoveNode(StringAt(n, {"metadata", "name"})); }});
+}
+
+bool Scheduler::Responsible(const Json& pod) const {
+  std::string scheduler = StringAt(pod, {"spec", "schedulerName"});
+  if (scheduler.empty()) scheduler = "default-scheduler";  // the apiserver's default
+  return scheduler == name_ && !Bound(pod) && At(pod, {"metadata", "deletionTimestamp"}).is_null() &&
+         !Finished(pod) && ArrayAt(pod, {"spec", "schedulingGates"}).empty();
+}
+
+std::chrono::milliseconds Scheduler::PodBackoff(int failures) {
+  std::chrono::milliseconds d = kInitialBackoff;
+  for (int i = 1; i < failures && d < kMaxBackoff; ++i) d *= 2;
+  return std::min<std::chrono::milliseconds>(d, kMaxBackoff);
+}
+
+// ---- Informer handlers: they only update the cache and enqueue keys ----
+
+void Scheduler::OnPodAdd(const Json& pod) {
+  if (Bound(pod)) cache_.AddOrUpdatePod(pod);
+  else if (Responsible(pod)) queue_.Add(PodKey(pod));
+}
+
+void Scheduler::OnPodUpdate(const Json& old_pod, const Json& pod) {
+  cache_.AddOrUpdatePod(pod);
+  if (Bound(pod)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      failures_.erase(PodKey(pod));  // bound (by us or anyone): nothing to retry
+    }
+    if (Bound(old_pod) && FreesResources(old_pod, pod)) MoveAllToActive();
+    return;
+  }
+  // A waiting pod whose spec changed (tolerations, a removed scheduling gate, ...) is
+  // tried again at once. Its status changing (our own condition) does not count.
+  if (Responsible(pod) && (At(old_pod, {"spec"}) != At(pod, {"spec"}) ||
+                           At(old_pod, {"metadata", "labels"}) != At(pod, {"metadata", "labels"}))) {
+    queue_.Add(PodKey(pod));
+  }
+}
+
+void Scheduler::OnPodDelete(const Json& pod) {
+  cache_.RemovePod(pod);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failures_.erase(PodKey(pod));
+  }
+  if (Bound(pod)) MoveAllToActive();
+}
+
+void Scheduler::OnNodeUpdate(const Json& old_node, const Json& node) {
+  cache_.AddOrUpdateNode(node);
+  if (SchedulingPropertiesChanged(old_node, node)) MoveAllToActive();
+}
+
+void Scheduler::MoveAllToActive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, n] : failures_) queue_.Add(key);
+}
+
+// ---- The scheduling loop ----
+
+Status Scheduler::ScheduleOne(const std::string& key) {
+  Json pod;
+  if (!pods_.Get(key, &pod)) return Status::OK();  // deleted
+  // Bound, not ours, or bound by us a moment ago and the informer has not caught up.
+  if (!Responsible(pod) || cache_.IsAssumed(PodUID(pod))) return Status::OK();
+  pod = WithKind(std::move(pod));
+
+  ScheduleResult result = SchedulePod(pod, cache_.Snapshot(), rng_);
+  if (result.suggested_host.empty()) {
+    RecordFailure(pod, "Unschedulable", result.message);
+    return Status(Code::kConflict, "pod " + key + ": " + result.message);
+  }
+  const std::string& node = result.suggested_host;
+  cache_.AssumePod(pod, node);
+  Status bound = Bind(pod, node);
+  if (!bound.ok()) {
+    cache_.ForgetPod(PodUID(pod));
+    // Gone, or bound by someone else meanwhile: nothing left to do or to report.
+    auto latest = client_->Get(kPods, StringAt(pod, {"metadata", "namespace"}), StringAt(pod, {"metadata", "name"}));
+    if (!latest.ok() && latest.status().code() == Code::kNotFound) return Status::OK();
+    if (latest.ok() && Bound(*latest)) return Status::OK();
+    RecordFailure(pod, "SchedulerError", "running Bind plugin \"DefaultBinder\": " + bound.message());
+    return std::move(bound).Wrap("pod " + key + ": binding to node " + node);
+  }
+  recorder_.Event(pod, "Normal", "Scheduled", "Successfully assigned " + key + " to " + node);
+  return Status::OK();
+}
+
+// POST pods/NAME/binding (upstream DefaultBinder).
+Status Scheduler::Bind(const Json& pod, const std::string& node) {
+  std::string ns = StringAt(pod, {"metadata", "namespace"});
+  std::string name = StringAt(pod, {"metadata", "name"});
+  Json binding = {{"apiVersion", "v1"},
+                  {"kind", "Binding"},
+                  {"metadata", {{"name", name}, {"namespace", ns}, {"uid", StringAt(pod, {"metadata", "uid"})}}},
+                  {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
+  return client_->CreateSubresource(client::Resource{"", "v1", "pods", true, "Pod"}, ns, name, "binding", binding)
+      .status();
+}
+
+void Scheduler::RecordFailure(const Json& pod, const std::string& reason, const std::string& message) {
+  recorder_.Event(pod, "Warning", "FailedScheduling", TruncateMessage(message));
+  // PodScheduled=False, written only when it changes (upstream updatePod).
+  std::string now = FormatRFC3339(RealClock::Get().Now());
+  std::string transition = now;
+  for (const Json& c : ArrayAt(pod, {"status", "conditions"})) {
+    if (StringAt(c, {"type"}) != "PodScheduled") continue;
+    if (StringAt(c, {"status"}) != "False") break;
+    if (StringAt(c, {"reason"}) == reason && StringAt(c, {"message"}) == message) return;
+    transition = StringAt(c, {"lastTransitionTime"});
+    if (transition.empty()) transition = now;
+  }
+  Json condition = {{"type", "PodScheduled"}, {"status", "False"},     {"reason", reason},
+                    {"message", message},     {"lastProbeTime", nullptr}, {"lastTransitionTime", transition}};
+  Json patch = {{"status", {{"conditions", Json::array({condition})}}}};
+  // Errors are not retried here: the next attempt writes the condition again.
+  (void)client_->Patch(kPods, StringAt(pod, {"metadata", "namespace"}), StringAt(pod, {"metadata", "name"}),
+                       "application/strategic-merge-patch+json", patch, "status");
+}
+
+void Scheduler::ProcessNext(const std::string& key) {
+  Status s = ScheduleOne(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (s.ok()) {
+    failures_.erase(key);
+    return;
+  }
+  int n = ++failures_[key];
+  queue_.AddAfter(key, PodBackoff(n));
+}
+
+void Scheduler::Run(const std::atomic<bool>& stop) {
+  std::thread pods([&] { pods_.Run(stop); });
+  std::thread nodes([&] { nodes_.Run(stop); });
+  std::thread stopper([&] {
+    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    queue_.ShutDown();
+  });
+  // Decide nothing before the cache holds every node and bound pod.
+  while (!stop && !(pods_.HasSynced() && nodes_.HasSynced())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  while (auto key = queue_.Get()) {
+    ProcessNext(*key);
+    queue_.Done(*key);
+  }
+  stopper.join();
+  nodes.join();
+  pods.join();
+}
+
+}  // namespace kubes::scheduler

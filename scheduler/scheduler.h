@@ -1,0 +1,90 @@
+// Scheduler — kube-scheduler: gives every pod without a node a node (upstream:
+// pkg/scheduler — scheduler.go, eventhandlers.go, schedule_one.go scheduleOne and
+// handleSchedulingFailure, backend/queue for the retries; the default profile's
+// plugins, see framework/plugins/plugins.h).
+//
+//   pod informer   bound pods            → Cache (their requests and ports count)
+//                  our pending pods      → queue
+//   node informer  nodes                 → Cache; a new or changed node retries the
+//                                          unschedulable pods at once
+//   loop           key → ScheduleOne: SchedulePod(pod, Cache snapshot)
+//                    fits    → Cache.AssumePod, POST pods/NAME/binding,
+//                              Normal event "Scheduled"
+//                    doesn't → PodScheduled=False (reason Unschedulable) through
+//                              pods/status, Warning event "FailedScheduling", and a
+//                              retry after 1 s, 2 s, 4 s, 8 s, 10 s, 10 s, ... or at
+//                              once when a node appears or changes, a bound pod goes
+//                              away, finishes or shrinks, or the pod's own spec changes
+//
+// "Our pods": spec.schedulerName is this scheduler's name (empty means
+// "default-scheduler"), spec.nodeName is empty, the pod is not being deleted, not
+// finished, and has no spec.schedulingGates. Pods with spec.nodeName set are never
+// touched. One pod is scheduled at a time, in arrival order (upstream sorts by
+// priority).
+//
+// Thread-safety: construct, Run (blocks until stop is set, using its own threads),
+// destroy. The destructor flushes pending events for up to a second.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "client/client.h"
+#include "client/informer.h"
+#include "client/record.h"
+#include "client/workqueue.h"
+#include "scheduler/cache.h"
+#include "scheduler/schedule_one.h"
+
+namespace kubes::scheduler {
+
+class Scheduler {
+ public:
+  static constexpr std::chrono::seconds kInitialBackoff{1};
+  static constexpr std::chrono::seconds kMaxBackoff{10};
+
+  explicit Scheduler(client::Client* client, std::string scheduler_name = "default-scheduler");
+  void Run(const std::atomic<bool>& stop);
+
+  // One attempt for the pod "namespace/name". OK when there is nothing more to do
+  // (bound, gone, not ours); Conflict when it fits nowhere now; another error when a
+  // call failed. Either error means: try again after the backoff.
+  Status ScheduleOne(const std::string& key);
+
+  // Whether the pod is ours to schedule now (see the header comment).
+  bool Responsible(const Json& pod) const;
+  // How long to wait after `failures` failed attempts in a row (>= 1).
+  static std::chrono::milliseconds PodBackoff(int failures);
+
+ private:
+  void OnPodAdd(const Json& pod);
+  void OnPodUpdate(const Json& old_pod, const Json& pod);
+  void OnPodDelete(const Json& pod);
+  void OnNodeUpdate(const Json& old_node, const Json& node);
+  // Every pod waiting after a failure is tried again now (upstream
+  // MoveAllToActiveOrBackoffQueue, without waiting out the backoff).
+  void MoveAllToActive();
+  void ProcessNext(const std::string& key);
+  Status Bind(const Json& pod, const std::string& node);
+  // The FailedScheduling event and the PodScheduled=False condition.
+  void RecordFailure(const Json& pod, const std::string& reason, const std::string& message);
+
+  client::Client* client_;
+  std::string name_;
+  client::Informer pods_;
+  client::Informer nodes_;
+  client::WorkQueue queue_;
+  Cache cache_;
+  std::mt19937_64 rng_;  // the scheduling loop's only
+
+  std::mutex mu_;
+  std::map<std::string, int> failures_;  // pod key → failed attempts in a row (= waiting to retry)
+
+  client::EventRecorder recorder_;  // last: flushed first on destruction
+};
+
+}  // namespace kubes::scheduler
