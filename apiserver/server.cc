@@ -225,7 +225,9 @@ struct Server::Impl {
       for (const auto& field : msg) {
         std::string name(field.name_string());
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers[name] = std::string(field.value());
+        // Repeated header lines are one list (X-Stream-Protocol-Version comes once per protocol).
+        auto [it, fresh] = req.headers.emplace(name, std::string(field.value()));
+        if (!fresh) it->second += ", " + std::string(field.value());
       }
       req.body = std::move(msg.body());
       req.user = cert_user;

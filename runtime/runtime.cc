@@ -280,6 +280,8 @@ Status Runtime::Signal(const std::string& id, int signal) {
   auto st = Inspect(id);
   if (!st.ok()) return st.status();
   if (st->state != ContainerState::kRunning && st->state != ContainerState::kCreated) return Status::OK();
+  // Never pid 0 or -1: kill() would signal our whole process group, or everything.
+  if (st->pid <= 0) return Status::OK();
   if (kill(st->pid, signal) != 0 && errno != ESRCH) return Internal("kill: " + std::string(strerror(errno)));
   return Status::OK();
 }
@@ -290,13 +292,13 @@ Status Runtime::Remove(const std::string& id) {
   if (!fs::exists(bundle, ec)) return Status::OK();
   auto st = Inspect(id);
   if (st.ok() && (st->state == ContainerState::kRunning || st->state == ContainerState::kCreated)) {
-    kill(st->pid, SIGKILL);
+    if (st->pid > 0) kill(st->pid, SIGKILL);
   }
   (void)RunCommand(RuntimeArgs({"delete", "--force", id}));
   // conmon ends by itself once the container is gone; end it if it lingers.
   int conmon = std::atoi(ReadFile(bundle + "/conmon.pid").c_str());
   for (int i = 0; i < 100 && Alive(conmon); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (Alive(conmon)) kill(conmon, SIGKILL);
+  if (conmon > 0 && Alive(conmon)) kill(conmon, SIGKILL);
   std::string rootfs = bundle + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Internal("unmount " + rootfs + ": " + strerror(errno));

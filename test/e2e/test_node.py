@@ -187,24 +187,28 @@ def test_logs_exec_cp_and_port_forward(node_cluster):
     back = os.path.join(c.data_dir, "cp-back.txt")
     c.kubectl("cp", "toolbox:/tmp/in.txt", back, "-c", "ticker")
     assert open(back).read() == "copied\n"
-    # port-forward to the nc server in the other container.
+    # port-forward to the web server in the other container, several connections.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with c.kubectl_stream("port-forward", "pod/toolbox", f"{port}:8080") as pf:
         pf.wait_line(lambda l: l.startswith("Forwarding from 127.0.0.1"), what="port-forward to listen")
-        for _ in range(2):
+        for _ in range(3):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
                 data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(100)
+                while True:
+                    chunk = conn.recv(4096)
                     if not chunk:
                         break
                     data += chunk
-            assert data == b"hello from toolbox\n"
+            assert data.startswith(b"HTTP/1.") and data.endswith(b"hello from toolbox\n"), data
     # Errors are upstream's.
-    r = c.kubectl("logs", "toolbox", check=False)
+    # (kubectl itself picks the first container; the API asks for a name.)
+    r = c.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/toolbox/log", check=False)
     assert "a container name must be specified for pod toolbox, choose one of: [ticker server]" in r.stderr
+    r = c.kubectl("logs", "toolbox", "-c", "nope", check=False)
+    assert "container nope is not valid for pod toolbox" in r.stderr
     c.kubectl("delete", "pod", "toolbox", "--grace-period=1")
 
 
