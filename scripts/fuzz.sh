@@ -7,7 +7,8 @@ seconds="${1:-60}"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DKUBES_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build-fuzz decode_fuzz protobuf_fuzz yaml_fuzz json_patch_fuzz strategic_merge_patch_fuzz \
-  labels_selector_fuzz fields_selector_fuzz jwt_fuzz fieldmanager_fuzz crd_schema_fuzz
+  labels_selector_fuzz fields_selector_fuzz jwt_fuzz fieldmanager_fuzz crd_schema_fuzz images_fuzz websocket_fuzz \
+  spdy_fuzz scheduler_fuzz
 run() {  # name corpus-dir
   local work="build-fuzz/corpus-$1"
   mkdir -p "$work"
@@ -24,3 +25,7 @@ run fields apimachinery/fields/fields_selector_fuzz apimachinery/fields/fuzz_cor
 run jwt pki/jwt_fuzz pki/fuzz_corpus/jwt
 run fieldmanager apiserver/fieldmanager/fieldmanager_fuzz apiserver/fieldmanager/fuzz_corpus/fieldmanager
 run crd_schema apiserver/crd/crd_schema_fuzz apiserver/crd/fuzz_corpus/crd_schema
+run images runtime/images/images_fuzz runtime/images/fuzz_corpus/images
+run websocket kubelet/streaming/websocket_fuzz kubelet/streaming/fuzz_corpus/websocket
+run spdy kubelet/streaming/spdy_fuzz kubelet/streaming/fuzz_corpus/spdy
+run scheduler scheduler/scheduler_fuzz scheduler/fuzz_corpus/scheduler

@@ -141,9 +141,13 @@ def test_event_field_selectors(cluster):
     uid = cluster.get_json("-n", "describe-demo", "pod", "web")["metadata"]["uid"]
     out = cluster.kubectl("-n", "describe-demo", "get", "events", "-o", "name", "--field-selector",
                           "involvedObject.kind=Pod,involvedObject.name=web,reason=FailedScheduling").stdout
+    # The example's event, and the real scheduler's own (this cluster has no node).
+    assert "event/web.scheduled" in out.split()
+    out = cluster.kubectl("-n", "describe-demo", "get", "events", "-o", "name", "--field-selector",
+                          "involvedObject.name=web,source=example-scheduler").stdout
     assert out.split() == ["event/web.scheduled"]
     out = cluster.kubectl("-n", "describe-demo", "get", "events", "-o", "name", "--field-selector",
-                          f"involvedObject.uid={uid},type=Warning").stdout
+                          f"involvedObject.uid={uid},type=Warning,source=example-scheduler").stdout
     assert out.split() == ["event/web.scheduled"]
     out = cluster.kubectl("-n", "describe-demo", "get", "events", "-o", "name", "--field-selector",
                           "involvedObject.uid=00000000-0000-0000-0000-000000000000").stdout

@@ -297,3 +297,12 @@ def test_cleanup_leaves_nothing_behind(starter_images):
     leftover = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "2", "-name", f"kubes-{instance}"],
                               capture_output=True, text=True).stdout
     assert leftover == ""
+
+
+def test_hello_example_runs_its_pod(node_cluster):
+    """The sample scripts/up.sh applies: its Pod runs nginx with the ConfigMap's greeting."""
+    c = node_cluster
+    c.kubectl("apply", "-f", os.path.join(EXAMPLES, "hello"))
+    wait_running(c, "hello-web")
+    assert c.kubectl("exec", "hello-web", "--", "printenv", "GREETING").stdout == "Hello from kubes\n"
+    c.kubectl("delete", "-f", os.path.join(EXAMPLES, "hello"), "--grace-period=1")
