@@ -101,7 +101,11 @@ Status APIServer::Start() {
 
   // Certificates, the service account signing key and the admin token.
   std::string pki_dir = options_.data_dir + "/pki";
-  auto certs = pki::EnsureServerCertificates(pki_dir, pki::ApiserverSubjectAltNames(options_.extra_sans), UnixNow());
+  // The certificate names the address kubes listens on too, so clients that connect
+  // there (an agent in another network namespace) can verify it.
+  std::vector<std::string> sans = options_.extra_sans;
+  if (options_.address != "0.0.0.0" && options_.address != "::") sans.push_back(options_.address);
+  auto certs = pki::EnsureServerCertificates(pki_dir, pki::ApiserverSubjectAltNames(sans), UnixNow());
   if (!certs.ok()) return certs.status();
   // The token signing key: generating an RSA key takes a few hundred milliseconds, so
   // on first start it is made in the background while the server starts answering.

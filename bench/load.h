@@ -12,10 +12,19 @@
 #include <string>
 #include <vector>
 
-#include "bench/http_client.h"
+#include "client/http/http_client.h"
 #include "util/status.h"
 
 namespace kubes::bench {
+
+// The connections and HTTP client every load generator uses (client/http).
+using client::http::ChunkedDecoder;
+using client::http::Conn;
+using client::http::HttpClient;
+using client::http::HttpResponse;
+using client::http::Target;
+using client::http::TlsContext;
+using client::http::TlsOptions;
 
 using Clock = std::chrono::steady_clock;
 

@@ -5,6 +5,7 @@
 #   bench/run.sh --scale 0.1          # every count x0.1, for a quick try
 #   bench/run.sh --wait-compaction    # also wait ~10 min for kubes' own 5-minute compaction
 #   KUBES=/path/to/kubes bench/run.sh # measure another binary (default: build/kubes)
+#   bench/pods/run.sh                 # pods: start latency and density vs podman (root; README "Pods")
 #
 # Builds bench/kubes_bench (ninja -j1), copies the kubes binary so a rebuild during the
 # run changes nothing, and runs everything in one temporary directory that is removed

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "bench/http_client.h"
 #include "bench/load.h"
 #include "bench/process.h"
 

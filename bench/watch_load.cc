@@ -191,7 +191,7 @@ class WatchStreams {
     std::string request =
         HttpClient::FormatRequest(target, "GET", path + "?watch=1&timeoutSeconds=600", "", "application/json");
     for (size_t i = 0; i < conns_.size(); ++i) {
-      auto conn = Conn::Dial(target.port, target.tls);
+      auto conn = Conn::Dial(target.host, target.port, target.tls);
       Status s = conn.ok() ? (*conn)->WriteAll(request) : conn.status();
       if (s.ok()) s = (*conn)->SetNonBlocking();
       if (!s.ok()) return std::move(s).Wrap("opening watcher " + std::to_string(i));

@@ -13,7 +13,6 @@
 // Thread-safety: Run is called from one thread and starts/joins its own reader.
 #pragma once
 
-#include "bench/http_client.h"
 #include "bench/load.h"
 
 namespace kubes::bench {

@@ -7,6 +7,9 @@
 
 #include "kubelet/volumes.h"
 #include "runtime/cgroups.h"
+#include "util/subprocess.h"
+
+#include <sstream>
 
 namespace kubes::kubelet {
 
@@ -16,10 +19,14 @@ std::string DetectNodeIP();  // node_status.cc
 
 namespace {
 const client::Resource kPods{"", "v1", "pods", true, "Pod"};
+const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
 }  // namespace
 
 Kubelet::Kubelet(client::Client* client, KubeletOptions options)
-    : client_(client), options_(std::move(options)), pods_(client, kPods) {
+    : client_(client), options_(std::move(options)), pods_(client, kPods), nodes_(client, kNodes) {
+  auto dirty = [this](const Json&) { routes_dirty_ = true; };
+  nodes_.AddHandlers({.on_add = dirty, .on_update = [this](const Json&, const Json&) { routes_dirty_ = true; },
+                      .on_delete = dirty});
   pods_.SetSelectors("", "spec.nodeName=" + options_.node_name);
   auto remember = [this](const Json& pod) {
     const Json& meta = pod["metadata"];
@@ -95,6 +102,21 @@ Status Kubelet::Cleanup(const KubeletOptions& o) {
       note(net.status());
     }
   }
+  // Routes to other nodes' pod ranges (anything routed "via" inside the cluster's ranges).
+  for (const auto& cidr : o.cluster_cidrs) {
+    bool v6 = cidr.find(':') != std::string::npos;
+    std::vector<std::string> show = {"ip", "route", "show", "root", cidr};
+    if (v6) show.insert(show.begin() + 1, "-6");
+    auto routes = RunCommand(show);
+    if (!routes.ok()) continue;
+    std::istringstream lines(routes->out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" via ") == std::string::npos) continue;
+      std::vector<std::string> del = {"ip", "route", "del", line.substr(0, line.find(' '))};
+      if (v6) del.insert(del.begin() + 1, "-6");
+      (void)RunCommand(del);
+    }
+  }
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(o.data_dir + "/pods", ec)) note(TearDownVolumes(e.path().string()));
   fs::remove_all(o.data_dir + "/pods", ec);
@@ -145,6 +167,7 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
   threads.emplace_back([&] { HeartbeatLoop(stop); });
   threads.emplace_back([&] { pods_.Run(stop); });
+  threads.emplace_back([&] { nodes_.Run(stop); });
   threads.emplace_back([&] { WatchExits(stop); });
   for (int i = 0; i < options_.workers; ++i) threads.emplace_back([&] { Worker(stop); });
   ready_ = true;
@@ -154,6 +177,8 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   queue_.ShutDown();
   for (auto& t : threads) t.join();
   ready_ = false;
+  // Routes to other nodes stay (pods keep running while kubes is stopped); --cleanup
+  // removes them.
   return Status::OK();
 }
 

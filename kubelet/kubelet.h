@@ -31,6 +31,7 @@
 #include "kubelet/backoff.h"
 #include "kubelet/streaming/remotecommand.h"
 #include "network/pod_network.h"
+#include "network/routes.h"
 #include "runtime/images/store.h"
 #include "runtime/runtime.h"
 #include "util/time.h"
@@ -92,6 +93,8 @@ class Kubelet {
   Status UpdateNodeStatus();
   // Waits for the node IPAM controller to assign spec.podCIDRs.
   Result<std::vector<std::string>> WaitForPodCIDRs(const std::atomic<bool>& stop);
+  // Routes to the pod CIDRs of the other nodes (node_status.cc).
+  void SyncRoutes();
 
   // pod_sync.cc
   void Worker(const std::atomic<bool>& stop);
@@ -125,6 +128,9 @@ class Kubelet {
   std::unique_ptr<runtime::images::RegistriesConfig> registries_;  // <data dir>/registries.yaml
   std::unique_ptr<client::EventRecorder> recorder_;
   client::Informer pods_;
+  client::Informer nodes_;  // other nodes' pod CIDRs → routes to them
+  network::NodeRoutes routes_;
+  std::atomic<bool> routes_dirty_{true};
   client::WorkQueue queue_;
   std::atomic<bool> ready_{false};
   std::string node_ip_;

@@ -220,6 +220,28 @@ Status Kubelet::RenewLease() {
   return client_->Create(kLeases, "kube-node-lease", lease).status();
 }
 
+void Kubelet::SyncRoutes() {
+  std::vector<network::NodeRoute> wanted;
+  for (const auto& node : nodes_.List()) {
+    if (node["metadata"].value("name", "") == options_.node_name) continue;
+    std::vector<std::string> ips;
+    for (const auto& a : node.value("status", Json::object()).value("addresses", Json::array())) {
+      if (a.value("type", "") == "InternalIP") ips.push_back(a.value("address", ""));
+    }
+    for (const auto& cidr : node["spec"].value("podCIDRs", Json::array())) {
+      bool v6 = cidr.get<std::string>().find(':') != std::string::npos;
+      for (const auto& ip : ips) {
+        if ((ip.find(':') != std::string::npos) == v6) {
+          wanted.push_back({cidr.get<std::string>(), ip});
+          break;
+        }
+      }
+    }
+  }
+  Status s = routes_.Sync(wanted);
+  if (!s.ok()) std::fprintf(stderr, "kubelet: routes to other nodes: %s\n", s.message().c_str());
+}
+
 void Kubelet::HeartbeatLoop(const std::atomic<bool>& stop) {
   auto next_lease = std::chrono::steady_clock::now();
   auto next_status = std::chrono::steady_clock::now() + kStatusUpdateInterval;
@@ -236,6 +258,7 @@ void Kubelet::HeartbeatLoop(const std::atomic<bool>& stop) {
       // The Node was deleted under us: register again, as upstream's kubelet does.
       if (s.code() == Code::kNotFound) (void)RegisterNode();
     }
+    if (routes_dirty_.exchange(false) && nodes_.HasSynced()) SyncRoutes();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }

@@ -19,6 +19,7 @@
 #include "kubelet/pod_status.h"
 #include "kubelet/volumes.h"
 #include "runtime/cgroups.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace kubes::kubelet {
@@ -34,14 +35,6 @@ const client::Resource kSecrets{"", "v1", "secrets", true, "Secret"};
 const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
 
 constexpr auto kResync = std::chrono::seconds(60);
-
-std::string ReadFileMax(const std::string& path, size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  std::string out(max, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(max));
-  out.resize(static_cast<size_t>(in.gcount()));
-  return out;
-}
 
 std::string Base64Decode(const std::string& in) {
   static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -528,7 +521,7 @@ void PodSync::HandleExited(const Json& c, bool init, bool restart, ContainerReco
 }
 
 std::string PodSync::TerminationMessage(const ContainerStatus& s, const Json& c) {
-  std::string msg = ReadFileMax(k_->PodDir(pod_) + "/containers/" + s.labels.container_name + "/" + s.id, 4096);
+  std::string msg = ReadFilePrefix(k_->PodDir(pod_) + "/containers/" + s.labels.container_name + "/" + s.id, 4096);
   if (msg.empty() && s.exit_code != 0 && c.value("terminationMessagePolicy", "File") == "FallbackToLogsOnError") {
     msg = LogTail(s.log_path, 80, 2048);
   }
@@ -587,7 +580,7 @@ void PodSync::Run() {
   std::string hosts = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                       "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n";
   if (spec.value("hostNetwork", false)) {
-    hosts = ReadFileMax("/etc/hosts", 65536);
+    hosts = ReadFilePrefix("/etc/hosts", 65536);
   } else {
     std::string sub = spec.value("subdomain", "");
     for (const auto& ip : pod_ips_) {
@@ -601,7 +594,7 @@ void PodSync::Run() {
   }
   std::ofstream(pod_dir + "/etc-hosts") << hosts;
   std::ofstream(pod_dir + "/etc-hostname") << hostname << "\n";
-  std::ofstream(pod_dir + "/resolv.conf") << ReadFileMax("/etc/resolv.conf", 65536);
+  std::ofstream(pod_dir + "/resolv.conf") << ReadFilePrefix("/etc/resolv.conf", 65536);
 
   // Init containers, one at a time, each to completion.
   bool initialized = true;

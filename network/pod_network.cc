@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "network/netns.h"
+#include "util/files.h"
 #include "util/subprocess.h"
 
 namespace kubes::network {
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr const char* kCNIVersion = "1.0.0";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool IsIPv6(const std::string& cidr) { return cidr.find(':') != std::string::npos; }
 
@@ -175,7 +169,7 @@ Result<std::vector<std::string>> PodNetwork::SetUp(const std::string& sandbox, c
 
 Status PodNetwork::TearDown(const std::string& sandbox, const PodRef& pod) {
   std::string cache_path = options_.state_dir + "/results/" + sandbox + ".json";
-  Json cache = Json::parse(ReadFile(cache_path), nullptr, false);
+  Json cache = Json::parse(ReadFileOrEmpty(cache_path), nullptr, false);
   std::string ns = NetnsPath(sandbox);
   std::error_code ec;
   bool have_ns = fs::exists(ns, ec);
@@ -202,7 +196,7 @@ Status PodNetwork::TearDown(const std::string& sandbox, const PodRef& pod) {
 }
 
 std::vector<std::string> PodNetwork::Addresses(const std::string& sandbox) const {
-  Json cache = Json::parse(ReadFile(options_.state_dir + "/results/" + sandbox + ".json"), nullptr, false);
+  Json cache = Json::parse(ReadFileOrEmpty(options_.state_dir + "/results/" + sandbox + ".json"), nullptr, false);
   std::vector<std::string> out;
   if (cache.is_object()) {
     for (const auto& ip : cache.value("ips", Json::array())) out.push_back(ip.get<std::string>());

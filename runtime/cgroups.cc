@@ -10,17 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include "util/files.h"
+
 namespace kubes::runtime {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Value of `key` in a "key value" per line file (memory.stat, cpu.stat).
 std::optional<uint64_t> StatValue(const std::string& text, const std::string& key) {
@@ -101,8 +96,8 @@ Status CreateCgroup(const std::string& path) {
       std::string parent = at;
       at += "/" + part;
       for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        if (!ReadFile(at + "/" + f).empty() && ReadFile(at + "/" + f) != "\n") continue;
-        std::ofstream(at + "/" + f) << ReadFile(parent + "/" + f);
+        if (!ReadFileOrEmpty(at + "/" + f).empty() && ReadFileOrEmpty(at + "/" + f) != "\n") continue;
+        std::ofstream(at + "/" + f) << ReadFileOrEmpty(parent + "/" + f);
       }
     }
   }
@@ -134,28 +129,28 @@ std::optional<CgroupUsage> ReadCgroupUsage(const std::string& path) {
   CgroupUsage u;
   if (l.unified) {
     std::string dir = l.root + path;
-    std::string cpu = ReadFile(dir + "/cpu.stat");
+    std::string cpu = ReadFileOrEmpty(dir + "/cpu.stat");
     if (cpu.empty()) return std::nullopt;
     u.cpu_usage_ns = StatValue(cpu, "usage_usec").value_or(0) * 1000;
-    uint64_t current = std::strtoull(ReadFile(dir + "/memory.current").c_str(), nullptr, 10);
-    uint64_t inactive = StatValue(ReadFile(dir + "/memory.stat"), "inactive_file").value_or(0);
+    uint64_t current = std::strtoull(ReadFileOrEmpty(dir + "/memory.current").c_str(), nullptr, 10);
+    uint64_t inactive = StatValue(ReadFileOrEmpty(dir + "/memory.stat"), "inactive_file").value_or(0);
     u.memory_working_set_bytes = current > inactive ? current - inactive : 0;
     return u;
   }
-  std::string acct = ReadFile(l.root + "/cpuacct" + path + "/cpuacct.usage");
+  std::string acct = ReadFileOrEmpty(l.root + "/cpuacct" + path + "/cpuacct.usage");
   if (acct.empty()) return std::nullopt;
   u.cpu_usage_ns = std::strtoull(acct.c_str(), nullptr, 10);
   std::string mem = l.root + "/memory" + path;
-  uint64_t usage = std::strtoull(ReadFile(mem + "/memory.usage_in_bytes").c_str(), nullptr, 10);
-  uint64_t inactive = StatValue(ReadFile(mem + "/memory.stat"), "total_inactive_file").value_or(0);
+  uint64_t usage = std::strtoull(ReadFileOrEmpty(mem + "/memory.usage_in_bytes").c_str(), nullptr, 10);
+  uint64_t inactive = StatValue(ReadFileOrEmpty(mem + "/memory.stat"), "total_inactive_file").value_or(0);
   u.memory_working_set_bytes = usage > inactive ? usage - inactive : 0;
   return u;
 }
 
 bool CgroupOOMKilled(const std::string& path) {
   const CgroupLayout& l = DetectCgroups();
-  if (l.unified) return StatValue(ReadFile(l.root + path + "/memory.events"), "oom_kill").value_or(0) > 0;
-  return StatValue(ReadFile(l.root + "/memory" + path + "/memory.oom_control"), "oom_kill").value_or(0) > 0;
+  if (l.unified) return StatValue(ReadFileOrEmpty(l.root + path + "/memory.events"), "oom_kill").value_or(0) > 0;
+  return StatValue(ReadFileOrEmpty(l.root + "/memory" + path + "/memory.oom_control"), "oom_kill").value_or(0) > 0;
 }
 
 }  // namespace kubes::runtime

@@ -17,6 +17,7 @@
 
 #include "runtime/cgroups.h"
 #include "runtime/oci_spec.h"
+#include "util/files.h"
 #include "util/subprocess.h"
 
 namespace kubes::runtime {
@@ -24,13 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Status WriteFile(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
@@ -96,7 +90,7 @@ std::string Nanos(TimePoint t) {
 // A process that is alive and not a zombie.
 bool Alive(int pid) {
   if (pid <= 0) return false;
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/stat");
   if (stat.empty()) return false;
   auto close_paren = stat.rfind(')');
   return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] != 'Z';
@@ -133,7 +127,7 @@ std::string PickOCIRuntime(std::string* why) {
   const CgroupLayout& l = DetectCgroups();
   bool hybrid_with_controllers = false;
   if (!l.unified) {
-    std::string unified = ReadFile(l.root + "/unified/cgroup.controllers");
+    std::string unified = ReadFileOrEmpty(l.root + "/unified/cgroup.controllers");
     hybrid_with_controllers = unified.find_first_not_of(" \n") != std::string::npos;
   }
   if (!crun.empty() && !hybrid_with_controllers) {
@@ -296,14 +290,14 @@ Status Runtime::Remove(const std::string& id) {
   }
   (void)RunCommand(RuntimeArgs({"delete", "--force", id}));
   // conmon ends by itself once the container is gone; end it if it lingers.
-  int conmon = std::atoi(ReadFile(bundle + "/conmon.pid").c_str());
+  int conmon = std::atoi(ReadFileOrEmpty(bundle + "/conmon.pid").c_str());
   for (int i = 0; i < 100 && Alive(conmon); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (conmon > 0 && Alive(conmon)) kill(conmon, SIGKILL);
   std::string rootfs = bundle + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Internal("unmount " + rootfs + ": " + strerror(errno));
   }
-  Json meta = Json::parse(ReadFile(bundle + "/kubes.json"), nullptr, false);
+  Json meta = Json::parse(ReadFileOrEmpty(bundle + "/kubes.json"), nullptr, false);
   if (meta.is_object() && !meta.value("cgroup", "").empty()) (void)RemoveCgroup(meta.value("cgroup", ""));
   fs::remove_all(bundle, ec);
   fs::remove(exit_dir_ + "/" + id, ec);
@@ -315,16 +309,16 @@ Status Runtime::Remove(const std::string& id) {
 
 Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
   std::string bundle = BundleDir(id);
-  Json meta = Json::parse(ReadFile(bundle + "/kubes.json"), nullptr, false);
+  Json meta = Json::parse(ReadFileOrEmpty(bundle + "/kubes.json"), nullptr, false);
   if (!meta.is_object()) return NotFound("container " + id + " not found");
   ContainerStatus s;
   s.id = id;
   s.labels = LabelsFromJson(meta.value("labels", Json::object()));
   s.log_path = meta.value("logPath", "");
   s.created_at = ParseNanos(meta.value("createdAt", ""));
-  s.started_at = ParseNanos(ReadFile(bundle + "/started"));
-  s.pid = std::atoi(ReadFile(bundle + "/pidfile").c_str());
-  std::string start_error = ReadFile(bundle + "/start-error");
+  s.started_at = ParseNanos(ReadFileOrEmpty(bundle + "/started"));
+  s.pid = std::atoi(ReadFileOrEmpty(bundle + "/pidfile").c_str());
+  std::string start_error = ReadFileOrEmpty(bundle + "/start-error");
   if (!start_error.empty()) {
     s.state = ContainerState::kExited;
     s.exit_code = 128;
@@ -333,7 +327,7 @@ Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
     return s;
   }
   std::string exit_file = exit_dir_ + "/" + id;
-  std::string code = ReadFile(exit_file);
+  std::string code = ReadFileOrEmpty(exit_file);
   if (!code.empty()) {
     s.state = ContainerState::kExited;
     s.exit_code = std::atoi(code.c_str());
@@ -346,7 +340,7 @@ Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
     s.state = s.started_at == TimePoint{} ? ContainerState::kCreated : ContainerState::kRunning;
     return s;
   }
-  int conmon = std::atoi(ReadFile(bundle + "/conmon.pid").c_str());
+  int conmon = std::atoi(ReadFileOrEmpty(bundle + "/conmon.pid").c_str());
   // The process is gone: conmon is about to write the exit file, or conmon itself
   // died (then the code is lost and the state unknown).
   s.state = Alive(conmon) && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;

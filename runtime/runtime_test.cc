@@ -13,18 +13,12 @@
 
 #include "runtime/cgroups.h"
 #include "runtime/oci_spec.h"
+#include "util/files.h"
 
 namespace kubes::runtime {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class RuntimeTest : public ::testing::Test {
  protected:
@@ -95,7 +89,7 @@ TEST_F(RuntimeTest, RunsToCompletionWithExitCodeAndCRILogs) {
   EXPECT_EQ(s.exit_code, 3);
   EXPECT_FALSE(s.oom_killed);
   EXPECT_GE(s.finished_at, s.started_at);
-  std::string log = ReadAll(c.log_path);
+  std::string log = ReadFileOrEmpty(c.log_path);
   EXPECT_NE(log.find(" stdout F out\n"), std::string::npos) << log;
   EXPECT_NE(log.find(" stderr F err\n"), std::string::npos) << log;
   ASSERT_TRUE(rt_->Remove(c.id).ok());

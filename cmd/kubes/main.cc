@@ -9,22 +9,29 @@
 #include <cstring>
 #include <climits>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <unistd.h>
 #include <string>
 #include <vector>
 
 #include "apiserver/apiserver.h"
+#include "apiserver/kubelet_client.h"
+#include "cmd/kubes/agent.h"
+#include "cmd/kubes/node_flags.h"
 #include "client/client.h"
 #include "kubelet/kubelet.h"
 #include "runtime/images/cli.h"
 
 namespace {
 
+using namespace kubes::cmd;
+
 constexpr const char* kUsage = R"(kubes — a Kubernetes-compatible cluster in one binary
 
 Usage:
   kubes server [flags]   run the control plane and a node
+  kubes agent [flags]    run another node that joins a server (kubes agent --help)
   kubes image CMD ...    the node's images: ls, import FILE..., pull REF, rm REF...
   kubes version          print the version
 
@@ -61,41 +68,6 @@ std::optional<std::chrono::seconds> ParseDuration(const std::string& s) {
 int Version() {
   std::printf("kubes version v1.32.0+kubes (Kubernetes API v1.32)\n");
   return 0;
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-// A short, stable id of this instance, from its data dir: it names the bridge, the
-// cgroup parent and the /run directory, so several clusters can share a machine.
-std::string InstanceID(const std::string& data_dir) {
-  char resolved[PATH_MAX];
-  std::string path = realpath(data_dir.c_str(), resolved) ? resolved : data_dir;
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (unsigned char c : path) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", h);
-  return buf;
-}
-
-std::string HostName() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  std::string name = buf;
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name.empty() ? "kubes" : name;
 }
 
 int Server(const std::vector<std::string>& args) {
@@ -142,13 +114,9 @@ int Server(const std::vector<std::string>& args) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
-  // SIGINT and SIGTERM are taken by sigwait below; every thread started from here on
-  // inherits the mask, so none of them is killed by the signal instead.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // SIGINT and SIGTERM are taken below; every thread started from here on inherits
+  // the mask, so none of them is killed by the signal instead.
+  BlockStopSignals();
   std::filesystem::create_directories(opts.data_dir);
   node.data_dir = opts.data_dir;
   node.instance = InstanceID(opts.data_dir);
@@ -172,18 +140,39 @@ int Server(const std::vector<std::string>& args) {
   kubes::client::Client node_client(&node_transport);
   std::unique_ptr<kubes::kubelet::Kubelet> kubelet;
   if (!disable_node) kubelet = std::make_unique<kubes::kubelet::Kubelet>(&node_client, node);
-  server.SetNodeProxy([&kubelet](const std::string& name, kubes::apiserver::Request& r) {
+  // pods/log, exec, attach and portforward go to the pod's node: this process's own
+  // kubelet, or over HTTPS to the kubelet of an agent node (at the InternalIP and port
+  // its Node object reports), with the cluster's token.
+  std::string admin_token;
+  server.SetNodeProxy([&](const std::string& name, kubes::apiserver::Request& r) {
     if (kubelet && kubelet->node_name() == name) return kubelet->Serve(r);
-    kubes::apiserver::Response resp;
-    resp.code = 503;
-    resp.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
-                "\"no kubelet is reachable for node " + name + "\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
-    return resp;
+    auto n = node_client.Get({"", "v1", "nodes", false, "Node"}, "", name);
+    std::string ip;
+    int port = 0;
+    if (n.ok()) {
+      for (const auto& a : (*n)["status"].value("addresses", nlohmann::json::array())) {
+        if (a.value("type", "") == "InternalIP" && ip.empty()) ip = a.value("address", "");
+      }
+      port = (*n)["status"].value("daemonEndpoints", nlohmann::json::object())
+                 .value("kubeletEndpoint", nlohmann::json::object()).value("Port", 0);
+    }
+    if (ip.empty() || port == 0) {
+      kubes::apiserver::Response resp;
+      resp.code = 503;
+      resp.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
+                  "\"no kubelet is reachable for node " + name + "\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+      return resp;
+    }
+    return kubes::apiserver::ProxyToKubelet(ip, port, admin_token, r);
   });
   kubes::Status s = server.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "kubes server: %s\n", s.ToString().c_str());
     return 1;
+  }
+  {
+    std::ifstream in(opts.data_dir + "/pki/admin.token");
+    std::getline(in, admin_token);
   }
   std::printf("kubes: API server listening on https://%s:%d\n", opts.address.c_str(), server.port());
   std::printf("kubes: export KUBECONFIG=%s\n", server.kubeconfig_path().c_str());
@@ -196,8 +185,7 @@ int Server(const std::vector<std::string>& args) {
       if (!ns.ok()) std::fprintf(stderr, "kubes: the node is not running: %s\n", ns.message().c_str());
     });
   }
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = WaitForStopSignal();
   std::printf("kubes: stopping (signal %d)\n", sig);
   // Containers keep running; the next start adopts them (--cleanup removes them).
   stop_node = true;
@@ -218,6 +206,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "version") return Version();
   if (cmd == "server") return Server(args);
+  if (cmd == "agent") return kubes::cmd::Agent(args);
   if (cmd == "image") {
     std::string data_dir = "/var/lib/kubes";
     for (size_t i = 0; i + 1 < args.size(); ++i) {

@@ -58,6 +58,14 @@ class Cluster:
         wait_for(lambda: self.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
                  what="kubes server to be ready")
 
+    def kubeconfig_port(self):
+        """The port the server listens on (from its kubeconfig)."""
+        with open(self.kubeconfig) as f:
+            for line in f:
+                if "server:" in line:
+                    return int(line.rsplit(":", 1)[1])
+        raise AssertionError("no server in the kubeconfig")
+
     def cleanup_node(self):
         """Removes every container, network namespace, veth and cgroup the node made."""
         if self.node_flags is not None:
@@ -249,7 +257,7 @@ def starter_images():
     return out
 
 
-def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.tar")):
+def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.tar"), flags=None):
     data_dir = tempfile.mkdtemp(prefix="kubes-node-e2e-")
     # Archives in <data dir>/images/import are imported when the node starts.
     import_dir = os.path.join(data_dir, "images", "import")
@@ -259,7 +267,7 @@ def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.
         if os.path.exists(src):
             os.link(src, os.path.join(import_dir, a)) if os.stat(src).st_dev == os.stat(import_dir).st_dev \
                 else shutil.copy(src, import_dir)
-    c = Cluster(data_dir, node_flags())
+    c = Cluster(data_dir, flags or node_flags())
     c.start()
     c.node_name = c.node_flags[c.node_flags.index("--node-name") + 1]
     wait_for(lambda: any(cond["type"] == "Ready" and cond["status"] == "True"

@@ -1,0 +1,154 @@
+"""A second node: `kubes agent` joins a server (issue 3). The agent runs in a network
+namespace of its own, linked to the host by a veth pair the test creates — two
+machines' worth of networking on one — and its pods must reach the server node's pods
+and back, while kubectl's logs/exec reach them through the apiserver."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import KUBES, Cluster, node_flags, wait_for
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(list(argv), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed: {r.stderr}")
+    return r
+
+
+class Agent:
+    def __init__(self, server, images_dir):
+        self.k = int(server.node_flags[1].split(".")[1]) - 64  # the server's own number, so names never collide
+        self.netns = f"kubes-e2e-agent-{self.k}"
+        self.host_if, self.ns_if = f"kag{self.k}h", f"kag{self.k}n"
+        self.host_ip, self.ip = f"10.250.{self.k}.1", f"10.250.{self.k}.2"
+        self.name = f"agent-{self.k}"
+        self.data_dir = tempfile.mkdtemp(prefix="kubes-agent-e2e-")
+        os.makedirs(os.path.join(self.data_dir, "images", "import"))
+        shutil.copy(os.path.join(images_dir, "busybox.tar"), os.path.join(self.data_dir, "images", "import"))
+        self.proc = None
+        self.server = server
+
+    @staticmethod
+    def link(k):
+        """The host side of the link, created before the server so it can listen there."""
+        netns, host_if, ns_if = f"kubes-e2e-agent-{k}", f"kag{k}h", f"kag{k}n"
+        sh("ip", "netns", "add", netns)
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        sh("ip", "link", "set", ns_if, "netns", netns)
+        sh("ip", "addr", "add", f"10.250.{k}.1/30", "dev", host_if)
+        sh("ip", "link", "set", host_if, "up")
+        sh("ip", "-n", netns, "addr", "add", f"10.250.{k}.2/30", "dev", ns_if)
+        sh("ip", "-n", netns, "link", "set", ns_if, "up")
+        sh("ip", "-n", netns, "link", "set", "lo", "up")
+        sh("ip", "-n", netns, "route", "add", "default", "via", f"10.250.{k}.1")
+
+    @staticmethod
+    def unlink(k):
+        sh("ip", "netns", "del", f"kubes-e2e-agent-{k}", check=False)
+        sh("ip", "link", "del", f"kag{k}h", check=False)
+
+    def args(self):
+        flags = self.server.node_flags
+        return [KUBES, "agent", "--data-dir", self.data_dir, "--node-name", self.name, "--node-ip", self.ip,
+                "--netns", f"/run/netns/{self.netns}", "--kubelet-port", "0",
+                "--cluster-cidr", flags[flags.index("--cluster-cidr") + 1],
+                "--service-cidr", flags[flags.index("--service-cidr") + 1]]
+
+    def start(self):
+        pki = os.path.join(self.server.data_dir, "pki")
+        log = open(os.path.join(self.data_dir, "agent.log"), "ab")
+        port = self.server.kubeconfig_port()
+        self.proc = subprocess.Popen(self.args() + ["--server", f"https://{self.host_ip}:{port}",
+                                                    "--token-file", os.path.join(pki, "admin.token"),
+                                                    "--ca-file", os.path.join(pki, "ca.crt")],
+                                     stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(self.args() + ["--cleanup"], capture_output=True, timeout=120)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def two_nodes(starter_images):
+    from conftest import start_node_cluster, stop_node_cluster
+    flags = node_flags()
+    k = int(flags[1].split(".")[1]) - 64
+    Agent.unlink(k)
+    Agent.link(k)
+    server = agent = None
+    try:
+        server = start_node_cluster(starter_images, archives=("busybox.tar",),
+                                    flags=flags + ["--address", f"10.250.{k}.1", "--node-ip", f"10.250.{k}.1"])
+        agent = Agent(server, starter_images)
+        agent.start()
+        wait_for(lambda: any(c["type"] == "Ready" and c["status"] == "True"
+                             for c in server.get_json("node", agent.name)["status"].get("conditions", [])),
+                 timeout=60, what="the agent's node to be Ready")
+        yield server, agent
+    finally:
+        if agent:
+            agent.stop()
+        if server:
+            stop_node_cluster(server)
+        Agent.unlink(k)
+
+
+def run_on(cluster, name, node, command):
+    cluster.kubectl("apply", "-f", "-", input=f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  nodeSelector: {{kubernetes.io/hostname: {node}}}
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", {command!r}]
+""".replace("'", '"'))
+
+
+def test_agent_node_joins_and_runs_pods(two_nodes):
+    server, agent = two_nodes
+    nodes = server.kubectl("get", "nodes", "-o", "wide").stdout
+    assert agent.name in nodes and server.node_name in nodes
+    node = server.get_json("node", agent.name)
+    assert node["spec"]["podCIDR"] != server.get_json("node", server.node_name)["spec"]["podCIDR"]
+    assert {"type": "InternalIP", "address": agent.ip} in node["status"]["addresses"]
+    lease = server.get_json("lease", agent.name, "-n", "kube-node-lease")
+    assert lease["spec"]["holderIdentity"] == agent.name
+
+    web = "mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 8080 -h /www"
+    run_on(server, "web-agent", agent.name, web)
+    run_on(server, "web-server", server.node_name, web)
+    for p in ("web-agent", "web-server"):
+        server.kubectl("wait", "--for=condition=Ready", f"pod/{p}", "--timeout=60s", timeout=70)
+    pods = {p: server.get_json("pod", p) for p in ("web-agent", "web-server")}
+    assert pods["web-agent"]["spec"]["nodeName"] == agent.name
+    assert pods["web-agent"]["status"]["hostIP"] == agent.ip
+
+    # Across nodes, both ways, through the routes between the nodes' pod ranges.
+    for src, dst in (("web-server", "web-agent"), ("web-agent", "web-server")):
+        ip = pods[dst]["status"]["podIP"]
+        out = server.kubectl("exec", src, "--", "sh", "-c",
+                             f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {ip} 8080").stdout
+        assert out.endswith(f"hello from {dst}\n"), out
+
+    # logs and exec of a pod on the agent go apiserver → the agent's kubelet.
+    run_on(server, "talker", agent.name, "echo first; echo second; sleep 3600")
+    server.kubectl("wait", "--for=condition=Ready", "pod/talker", "--timeout=60s", timeout=70)
+    wait_for(lambda: server.kubectl("logs", "talker").stdout == "first\nsecond\n", what="the agent pod's logs")
+    r = server.kubectl("exec", "-i", "talker", "--", "sh", "-c", "cat; exit 7", input="through the proxy\n",
+                       check=False)
+    assert r.returncode == 7 and r.stdout == "through the proxy\n"
+    server.kubectl("delete", "pod", "web-agent", "web-server", "talker", "--grace-period=1")
