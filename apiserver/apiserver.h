@@ -41,6 +41,7 @@ struct APIServerOptions {
   bool run_controllers = true;
   std::string service_cidr = "10.43.0.0/16";
   std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"};  // pod ranges, cut per node
+  int node_cidr_mask_size = 24;                                // each node's IPv4 block
   std::chrono::seconds compaction_interval{300};
 };
 

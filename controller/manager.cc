@@ -9,8 +9,9 @@
 namespace kubes::controller {
 
 ControllerManager::ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
-                                     std::vector<std::string> cluster_cidrs)
-    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)), cluster_cidrs_(std::move(cluster_cidrs)) {}
+                                     std::vector<std::string> cluster_cidrs, int node_cidr_mask_size)
+    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)), cluster_cidrs_(std::move(cluster_cidrs)),
+      node_cidr_mask_size_(node_cidr_mask_size) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 
@@ -35,7 +36,7 @@ void ControllerManager::Start() {
   client::Client* scheduler_client = clients_.back().get();
   threads_.emplace_back([this, scheduler_client] { scheduler::Scheduler(scheduler_client).Run(stop_); });
   client::Client* ipam_client = client_for("node-ipam-controller");
-  threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, cluster_cidrs_).Run(stop_); });
+  threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, cluster_cidrs_, node_cidr_mask_size_).Run(stop_); });
 }
 
 void ControllerManager::Stop() {

@@ -20,7 +20,7 @@ class ControllerManager {
   // ca_pem: the cluster CA, published into every namespace.
   // cluster_cidrs: the pod ranges node IPAM cuts per-node blocks from.
   ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
-                    std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"});
+                    std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"}, int node_cidr_mask_size = 24);
   ~ControllerManager();
   void Start();
   void Stop();
@@ -29,6 +29,7 @@ class ControllerManager {
   client::LocalTransport::Handler handler_;
   std::string ca_pem_;
   std::vector<std::string> cluster_cidrs_;
+  int node_cidr_mask_size_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
   std::vector<std::thread> threads_;

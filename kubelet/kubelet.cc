@@ -141,6 +141,10 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
     if (!reg.ok()) return Invalid("registries.yaml: " + reg.status().message());
     registries_ = std::make_unique<runtime::images::RegistriesConfig>(std::move(reg).value());
   }
+  if (options_.disable_default_registry_endpoint) {
+    if (!registries_) registries_ = std::make_unique<runtime::images::RegistriesConfig>();
+    registries_->disable_default_endpoint = true;
+  }
   // Archives dropped in <data dir>/images/import are loaded at start (machines
   // without a registry).
   Status imported = images_->ImportFolder(options_.data_dir + "/images/import");

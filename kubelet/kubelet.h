@@ -51,6 +51,7 @@ struct KubeletOptions {
   std::vector<Json> taints;
   int kubelet_port = 10250;    // reported in status.daemonEndpoints
   std::string oci_runtime;     // "" = crun or runc
+  bool disable_default_registry_endpoint = false;  // pull only from registries.yaml's mirrors
   int max_pods = 110;
   int workers = 4;
   std::string version = "v1.32.0";

@@ -19,6 +19,7 @@
 #include "kubelet/pod_status.h"
 #include "kubelet/volumes.h"
 #include "runtime/cgroups.h"
+#include "runtime/images/reference.h"
 #include "util/files.h"
 #include "util/strings.h"
 
@@ -105,6 +106,13 @@ bool LookupUser(const std::vector<std::string>& layers, const std::string& user,
     return false;
   }
   return false;
+}
+
+// status.image: the spec's image as a full reference ("busybox" →
+// "docker.io/library/busybox:latest"), as containerd reports it.
+std::string NormalizedImage(const std::string& image) {
+  auto ref = runtime::images::ParseReference(image);
+  return ref.ok() ? ref->String() : image;
 }
 
 bool IsNumber(const std::string& s) { return !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit); }
@@ -497,7 +505,7 @@ void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
   if (st.ok()) by_name_[cname].all.push_back(*st);
   RemoveOldInstances(cname);
   rec = Record(c);
-  rec.image_ref = image->repo_tags.empty() ? c.value("image", "") : image->repo_tags[0];
+  rec.image_ref = NormalizedImage(c.value("image", ""));
 }
 
 void PodSync::HandleExited(const Json& c, bool init, bool restart, ContainerRecord& rec) {
@@ -540,8 +548,7 @@ ContainerRecord PodSync::Record(const Json& c) {
   r.started = r.current && r.current->state == ContainerState::kRunning;
   r.ready = r.started;  // probes come with the pod lifecycle work
   if (r.current) {
-    auto img = k_->images_->Get(r.image);
-    if (img.ok() && !img->repo_tags.empty()) r.image_ref = img->repo_tags[0];
+    r.image_ref = NormalizedImage(r.image);
   }
   return r;
 }

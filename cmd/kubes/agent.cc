@@ -39,10 +39,12 @@ Flags:
   --node-ip IP              the node's InternalIP, where the apiserver reaches its kubelet
   --data-dir DIR            where this node keeps containers and images (default /var/lib/kubes-agent)
   --kubelet-port PORT       the kubelet's HTTPS port (default 10250)
+  --max-pods N              pods this node takes (default 110)
   --zone ZONE               sets the topology.kubernetes.io/zone label
   --cluster-cidr CIDR[,..]  the cluster's pod ranges, kept off the network (default 10.42.0.0/16)
   --service-cidr CIDR       the cluster's service range (default 10.43.0.0/16)
   --container-runtime PATH  crun or runc
+  --disable-default-registry-endpoint  pull only through the mirrors in <data-dir>/registries.yaml
   --netns PATH              run the node inside this network namespace (several nodes on one machine)
   --cleanup                 remove everything this node made, then exit
 )";
@@ -89,12 +91,14 @@ int Agent(const std::vector<std::string>& args) {
     } else if (a == "--ca-file") api.ca_file = value("--ca-file");
     else if (a == "--node-name") node.node_name = value("--node-name");
     else if (a == "--node-ip") node.node_ip = value("--node-ip");
+    else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
     else if (a == "--data-dir") node.data_dir = value("--data-dir");
     else if (a == "--kubelet-port") node.kubelet_port = std::atoi(value("--kubelet-port").c_str());
     else if (a == "--zone") node.labels["topology.kubernetes.io/zone"] = value("--zone");
     else if (a == "--cluster-cidr") node.cluster_cidrs = SplitComma(value("--cluster-cidr"));
     else if (a == "--service-cidr") node.service_cidrs = SplitComma(value("--service-cidr"));
     else if (a == "--container-runtime") node.oci_runtime = value("--container-runtime");
+    else if (a == "--disable-default-registry-endpoint") node.disable_default_registry_endpoint = true;
     else if (a == "--netns") netns = value("--netns");
     else if (a == "--cleanup") cleanup = true;
     else if (a == "-h" || a == "--help") {

@@ -45,8 +45,11 @@ Server flags:
   --compaction-interval D   how often history older than one interval is compacted (default 5m)
   --cluster-cidr CIDR[,CIDR] pod ranges, one IPv4 and/or one IPv6 (default 10.42.0.0/16)
   --node-name NAME          this node's name (default: the host name)
+  --node-cidr-mask-size N   each node's IPv4 pod block is /N of the cluster CIDR (default 24)
+  --max-pods N              pods this node takes (default 110)
   --node-ip IP              the node's InternalIP (default: the first address of an interface)
-  --container-runtime PATH  crun or runc (default: crun when it works here, else runc)
+  --container-runtime PATH  crun or runc
+  --disable-default-registry-endpoint  pull only through the mirrors in <data-dir>/registries.yaml (default: crun when it works here, else runc)
   --disable-node            run only the control plane, no node
   --cleanup                 remove every container, network and cgroup this data dir's node
                             made (after stopping the server), then exit
@@ -93,8 +96,11 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--service-cidr") opts.service_cidr = value("--service-cidr");
     else if (a == "--cluster-cidr") opts.cluster_cidrs = SplitComma(value("--cluster-cidr"));
     else if (a == "--node-name") node.node_name = value("--node-name");
+    else if (a == "--node-cidr-mask-size") opts.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
+    else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
     else if (a == "--node-ip") node.node_ip = value("--node-ip");
     else if (a == "--container-runtime") node.oci_runtime = value("--container-runtime");
+    else if (a == "--disable-default-registry-endpoint") node.disable_default_registry_endpoint = true;
     else if (a == "--disable-node") disable_node = true;
     else if (a == "--cleanup") cleanup = true;
     else if (a == "--compaction-interval") {

@@ -14,14 +14,14 @@ bool IsIPv6(const std::string& cidr) { return cidr.find(':') != std::string::npo
 
 }  // namespace
 
-NodeIPAMController::NodeIPAMController(client::Client* c, std::vector<std::string> cluster_cidrs)
-    : client_(c), cidrs_(std::move(cluster_cidrs)), nodes_(c, kNodes) {
+NodeIPAMController::NodeIPAMController(client::Client* c, std::vector<std::string> cluster_cidrs, int mask_v4)
+    : client_(c), cidrs_(std::move(cluster_cidrs)), mask_v4_(mask_v4), nodes_(c, kNodes) {
   nodes_.AddHandlers({.on_add = [this](const Json& n) { queue_.Add(client::Informer::KeyOf(n)); },
                       .on_update = [this](const Json&, const Json& n) { queue_.Add(client::Informer::KeyOf(n)); },
                       .on_delete = nullptr});
 }
 
-std::string NodeIPAMController::Block(const std::string& cidr, int index) {
+std::string NodeIPAMController::Block(const std::string& cidr, int index, int mask_v4) {
   auto slash = cidr.find('/');
   std::string addr = cidr.substr(0, slash);
   int prefix = slash == std::string::npos ? 0 : std::atoi(cidr.c_str() + slash + 1);
@@ -43,13 +43,14 @@ std::string NodeIPAMController::Block(const std::string& cidr, int index) {
     return std::string(inet_ntop(AF_INET6, &a, buf, sizeof buf)) + "/64";
   }
   in_addr a;
-  if (inet_pton(AF_INET, addr.c_str(), &a) != 1 || prefix > 24) return "";
-  int bits = 24 - prefix;
-  if (index >= (1 << bits)) return "";
-  uint32_t base = ntohl(a.s_addr) & ~0xffu;
-  a.s_addr = htonl(base + (static_cast<uint32_t>(index) << 8));
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1 || prefix > mask_v4 || mask_v4 > 30) return "";
+  int bits = mask_v4 - prefix;
+  if (bits < 31 && index >= (1 << bits)) return "";
+  uint32_t host_bits = 32 - static_cast<uint32_t>(mask_v4);
+  uint32_t base = ntohl(a.s_addr) & ~((1u << host_bits) - 1);
+  a.s_addr = htonl(base + (static_cast<uint32_t>(index) << host_bits));
   char buf[INET_ADDRSTRLEN];
-  return std::string(inet_ntop(AF_INET, &a, buf, sizeof buf)) + "/24";
+  return std::string(inet_ntop(AF_INET, &a, buf, sizeof buf)) + "/" + std::to_string(mask_v4);
 }
 
 Status NodeIPAMController::SyncNode(const std::string& name) {
@@ -63,7 +64,7 @@ Status NodeIPAMController::SyncNode(const std::string& name) {
   Json assigned = Json::array();
   for (const auto& cidr : cidrs_) {
     for (int i = 0;; ++i) {
-      std::string block = Block(cidr, i);
+      std::string block = Block(cidr, i, mask_v4_);
       if (block.empty()) return Status(Code::kServiceUnavailable, "no free pod CIDR left in " + cidr);
       if (!used.count(block)) {
         assigned.push_back(block);

@@ -23,16 +23,19 @@ namespace kubes::controller {
 
 class NodeIPAMController {
  public:
-  NodeIPAMController(client::Client* c, std::vector<std::string> cluster_cidrs);
+  // mask_v4: the size of each node's IPv4 block (--node-cidr-mask-size, default /24).
+  NodeIPAMController(client::Client* c, std::vector<std::string> cluster_cidrs, int mask_v4 = 24);
   void Run(const std::atomic<bool>& stop);
   Status SyncNode(const std::string& name);
 
   // The index-th block of `cidr` ("10.42.0.0/16", 3 → "10.42.3.0/24"); "" past the end.
-  static std::string Block(const std::string& cidr, int index);
+  // IPv4 blocks are /mask_v4, IPv6 blocks /64.
+  static std::string Block(const std::string& cidr, int index, int mask_v4 = 24);
 
  private:
   client::Client* client_;
   std::vector<std::string> cidrs_;
+  int mask_v4_;
   client::Informer nodes_;
   client::WorkQueue queue_;
 };

@@ -240,8 +240,9 @@ def node_flags():
     global _node_clusters
     _node_clusters += 1
     k = (os.getpid() * 7 + _node_clusters) % 60
+    # Pulls go only through mirrors the tests configure, never to the internet.
     return ["--cluster-cidr", f"10.{64 + k}.0.0/16", "--service-cidr", f"10.{128 + k}.0.0/16",
-            "--node-name", f"node-{k}"]
+            "--node-name", f"node-{k}", "--disable-default-registry-endpoint"]
 
 
 @pytest.fixture(scope="session")
@@ -257,8 +258,12 @@ def starter_images():
     return out
 
 
-def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.tar"), flags=None):
+def start_node_cluster(images_dir, archives=("busybox.tar", "nginx.tar", "redis.tar"), flags=None,
+                       registries=None):
     data_dir = tempfile.mkdtemp(prefix="kubes-node-e2e-")
+    if registries:
+        with open(os.path.join(data_dir, "registries.yaml"), "w") as f:
+            f.write(registries)
     # Archives in <data dir>/images/import are imported when the node starts.
     import_dir = os.path.join(data_dir, "images", "import")
     os.makedirs(import_dir)

@@ -304,5 +304,5 @@ def test_hello_example_runs_its_pod(node_cluster):
     c = node_cluster
     c.kubectl("apply", "-f", os.path.join(EXAMPLES, "hello"))
     wait_running(c, "hello-web")
-    assert c.kubectl("exec", "hello-web", "--", "printenv", "GREETING").stdout == "Hello from kubes\n"
+    assert c.kubectl("exec", "hello-web", "--", "sh", "-c", "echo \"$GREETING\"").stdout == "Hello from kubes\n"
     c.kubectl("delete", "-f", os.path.join(EXAMPLES, "hello"), "--grace-period=1")
