@@ -155,8 +155,7 @@ Status APIServer::Start() {
   custom_resources_thread_ = std::thread([this] { custom_resources_->Run(stop_flag_); });
   if (options_.run_controllers) {
     controllers_ = std::make_unique<controller::ControllerManager>([this](Request& r) { return Handle(r); },
-                                                                   certs->ca->cert_pem(), options_.cluster_cidrs,
-                                                                   options_.node_cidr_mask_size);
+                                                                   certs->ca->cert_pem(), options_.controllers);
     controllers_->Start();
   }
   return Status::OK();

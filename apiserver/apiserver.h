@@ -40,8 +40,7 @@ struct APIServerOptions {
   size_t watch_history = 10000;
   bool run_controllers = true;
   std::string service_cidr = "10.43.0.0/16";
-  std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"};  // pod ranges, cut per node
-  int node_cidr_mask_size = 24;                                // each node's IPv4 block
+  controller::ControllerOptions controllers;  // cluster CIDRs, node CIDR size, node grace period
   std::chrono::seconds compaction_interval{300};
 };
 

@@ -10,6 +10,7 @@
 #include "client/client.h"
 #include "controller/garbagecollector/garbagecollector.h"
 #include "controller/namespace/namespace_controller.h"
+#include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/serviceaccount/serviceaccounts_controller.h"
 
 namespace kubes::controller {
@@ -142,6 +143,77 @@ TEST_F(ControllersTest, GarbageCollectorDeletesOrphansAndHonoursOrphanPolicy) {
   EXPECT_FALSE((*kept)["metadata"].contains("ownerReferences"));
   stop = true;
   run.join();
+}
+
+}  // namespace
+}  // namespace kubes::controller
+
+namespace kubes::controller {
+namespace {
+
+const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
+const client::Resource kPods{"", "v1", "pods", true, "Pod"};
+
+TEST_F(ControllersTest, SilentNodeBecomesUnknownTaintedAndItsPodsAreEvicted) {
+  Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n1"}}}};
+  auto created = client_->Create(kNodes, "", node);
+  ASSERT_TRUE(created.ok());
+  // A heartbeat an hour ago: the kubelet has been silent for long.
+  Json with_status = *created;
+  with_status["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
+                                          {"lastHeartbeatTime", "2020-01-01T00:00:00Z"},
+                                          {"lastTransitionTime", "2020-01-01T00:00:00Z"}}};
+  ASSERT_TRUE(client_->Update(kNodes, "", with_status, "status").ok());
+  auto pod = [](const std::string& name, Json tolerations) {
+    return Json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}}},
+                {"spec", {{"nodeName", "n1"}, {"tolerations", tolerations},
+                          {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  };
+  // (No service account controller runs here: the admission wants the default one.)
+  ASSERT_TRUE(client_->Create(kServiceAccounts, "default",
+                              {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}}).ok());
+  // One tolerates the unreachable taint for ever, one for no time at all.
+  Json forever = {{{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"}, {"effect", "NoExecute"}}};
+  Json briefly = {{{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"}, {"effect", "NoExecute"},
+                   {"tolerationSeconds", 0}}};
+  ASSERT_TRUE(client_->Create(kPods, "default", pod("stays", forever)).ok());
+  ASSERT_TRUE(client_->Create(kPods, "default", pod("goes", briefly)).ok());
+
+  std::atomic<bool> stop{false};
+  NodeLifecycleController c(client_.get(), std::chrono::seconds(1));
+  std::thread t([&] { c.Run(stop); });
+  bool evicted = Eventually([&] {
+    auto p = client_->Get(kPods, "default", "goes");
+    return !p.ok() || (*p)["metadata"].contains("deletionTimestamp");
+  });
+  auto n = client_->Get(kNodes, "", "n1");
+  stop = true;
+  t.join();
+  ASSERT_TRUE(evicted);
+  ASSERT_TRUE(n.ok());
+  const Json& ready = (*n)["status"]["conditions"][0];
+  EXPECT_EQ(ready["status"], "Unknown");
+  EXPECT_EQ(ready["reason"], "NodeStatusUnknown");
+  EXPECT_EQ(ready["message"], "Kubelet stopped posting node status.");
+  std::set<std::string> taints;
+  for (const auto& taint : (*n)["spec"]["taints"]) taints.insert(taint["key"].get<std::string>() + ":" + taint["effect"].get<std::string>());
+  EXPECT_EQ(taints, (std::set<std::string>{"node.kubernetes.io/unreachable:NoExecute",
+                                           "node.kubernetes.io/unreachable:NoSchedule"}));
+  auto stays = client_->Get(kPods, "default", "stays");
+  ASSERT_TRUE(stays.ok());
+  EXPECT_FALSE((*stays)["metadata"].contains("deletionTimestamp"));
+}
+
+TEST(NodeLifecycleTest, EvictionTimeFollowsTolerations) {
+  Json taints = {{{"key", "node.kubernetes.io/unreachable"}, {"effect", "NoExecute"}, {"timeAdded", "2026-01-01T00:00:00Z"}}};
+  Json pod = {{"spec", {{"tolerations", Json::array()}}}};
+  EXPECT_EQ(NodeLifecycleController::EvictionTime(pod, taints), TimePoint::min()) << "not tolerated: now";
+  pod["spec"]["tolerations"] = {{{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"},
+                                 {"effect", "NoExecute"}, {"tolerationSeconds", 300}}};
+  EXPECT_EQ(NodeLifecycleController::EvictionTime(pod, taints),
+            *ParseRFC3339("2026-01-01T00:05:00Z"));
+  pod["spec"]["tolerations"] = {{{"operator", "Exists"}}};
+  EXPECT_FALSE(NodeLifecycleController::EvictionTime(pod, taints)) << "tolerated for ever";
 }
 
 }  // namespace

@@ -3,15 +3,15 @@
 #include "controller/garbagecollector/garbagecollector.h"
 #include "controller/namespace/namespace_controller.h"
 #include "controller/nodeipam/nodeipam_controller.h"
+#include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/serviceaccount/serviceaccounts_controller.h"
 #include "scheduler/scheduler.h"
 
 namespace kubes::controller {
 
 ControllerManager::ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
-                                     std::vector<std::string> cluster_cidrs, int node_cidr_mask_size)
-    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)), cluster_cidrs_(std::move(cluster_cidrs)),
-      node_cidr_mask_size_(node_cidr_mask_size) {}
+                                     ControllerOptions options)
+    : handler_(std::move(handler)), ca_pem_(std::move(ca_pem)), options_(std::move(options)) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 
@@ -35,8 +35,12 @@ void ControllerManager::Start() {
   clients_.push_back(std::make_unique<client::Client>(transports_.back().get()));
   client::Client* scheduler_client = clients_.back().get();
   threads_.emplace_back([this, scheduler_client] { scheduler::Scheduler(scheduler_client).Run(stop_); });
+  client::Client* lifecycle_client = client_for("node-controller");
+  threads_.emplace_back([this, lifecycle_client] {
+    NodeLifecycleController(lifecycle_client, options_.node_monitor_grace_period).Run(stop_);
+  });
   client::Client* ipam_client = client_for("node-ipam-controller");
-  threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, cluster_cidrs_, node_cidr_mask_size_).Run(stop_); });
+  threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, options_.cluster_cidrs, options_.node_cidr_mask_size).Run(stop_); });
 }
 
 void ControllerManager::Stop() {

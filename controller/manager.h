@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,13 +15,18 @@
 
 namespace kubes::controller {
 
+// Settings of kube-controller-manager that kubes exposes as `kubes server` flags.
+struct ControllerOptions {
+  std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"};  // node IPAM cuts per-node blocks from these
+  int node_cidr_mask_size = 24;
+  std::chrono::seconds node_monitor_grace_period{40};  // a silent node is NotReady after this
+};
+
 class ControllerManager {
  public:
   // handler: the apiserver's request handler (APIServer::Handle).
   // ca_pem: the cluster CA, published into every namespace.
-  // cluster_cidrs: the pod ranges node IPAM cuts per-node blocks from.
-  ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem,
-                    std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"}, int node_cidr_mask_size = 24);
+  ControllerManager(client::LocalTransport::Handler handler, std::string ca_pem, ControllerOptions options = {});
   ~ControllerManager();
   void Start();
   void Stop();
@@ -28,8 +34,7 @@ class ControllerManager {
  private:
   client::LocalTransport::Handler handler_;
   std::string ca_pem_;
-  std::vector<std::string> cluster_cidrs_;
-  int node_cidr_mask_size_;
+  ControllerOptions options_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
   std::vector<std::thread> threads_;

@@ -47,6 +47,7 @@ Server flags:
   --node-name NAME          this node's name (default: the host name)
   --node-cidr-mask-size N   each node's IPv4 pod block is /N of the cluster CIDR (default 24)
   --max-pods N              pods this node takes (default 110)
+  --node-monitor-grace-period D  a node silent this long is NotReady, its pods evicted later (default 40s)
   --node-ip IP              the node's InternalIP (default: the first address of an interface)
   --container-runtime PATH  crun or runc
   --disable-default-registry-endpoint  pull only through the mirrors in <data-dir>/registries.yaml (default: crun when it works here, else runc)
@@ -94,10 +95,18 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--write-kubeconfig") opts.write_kubeconfig = value("--write-kubeconfig");
     else if (a == "--tls-san") opts.extra_sans.push_back(value("--tls-san"));
     else if (a == "--service-cidr") opts.service_cidr = value("--service-cidr");
-    else if (a == "--cluster-cidr") opts.cluster_cidrs = SplitComma(value("--cluster-cidr"));
+    else if (a == "--cluster-cidr") opts.controllers.cluster_cidrs = SplitComma(value("--cluster-cidr"));
     else if (a == "--node-name") node.node_name = value("--node-name");
-    else if (a == "--node-cidr-mask-size") opts.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
+    else if (a == "--node-cidr-mask-size") opts.controllers.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
     else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
+    else if (a == "--node-monitor-grace-period") {
+      auto d = ParseDuration(value("--node-monitor-grace-period"));
+      if (!d) {
+        std::fprintf(stderr, "kubes server: --node-monitor-grace-period wants a duration such as 40s\n");
+        return 2;
+      }
+      opts.controllers.node_monitor_grace_period = *d;
+    }
     else if (a == "--node-ip") node.node_ip = value("--node-ip");
     else if (a == "--container-runtime") node.oci_runtime = value("--container-runtime");
     else if (a == "--disable-default-registry-endpoint") node.disable_default_registry_endpoint = true;
@@ -126,7 +135,7 @@ int Server(const std::vector<std::string>& args) {
   std::filesystem::create_directories(opts.data_dir);
   node.data_dir = opts.data_dir;
   node.instance = InstanceID(opts.data_dir);
-  node.cluster_cidrs = opts.cluster_cidrs;
+  node.cluster_cidrs = opts.controllers.cluster_cidrs;
   node.service_cidrs = SplitComma(opts.service_cidr);
   node.labels["node-role.kubernetes.io/control-plane"] = "true";
   if (cleanup) {

@@ -67,6 +67,10 @@ class Agent:
                                                     "--ca-file", os.path.join(pki, "ca.crt")],
                                      stdout=log, stderr=subprocess.STDOUT)
 
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -89,7 +93,8 @@ def two_nodes(starter_images):
     server = agent = None
     try:
         server = start_node_cluster(starter_images, archives=("busybox.tar",),
-                                    flags=flags + ["--address", f"10.250.{k}.1", "--node-ip", f"10.250.{k}.1"])
+                                    flags=flags + ["--address", f"10.250.{k}.1", "--node-ip", f"10.250.{k}.1",
+                                                   "--node-monitor-grace-period", "5s"])
         agent = Agent(server, starter_images)
         agent.start()
         wait_for(lambda: any(c["type"] == "Ready" and c["status"] == "True"
@@ -152,3 +157,49 @@ def test_agent_node_joins_and_runs_pods(two_nodes):
                        check=False)
     assert r.returncode == 7 and r.stdout == "through the proxy\n"
     server.kubectl("delete", "pod", "web-agent", "web-server", "talker", "--grace-period=1")
+
+
+def test_silent_node_is_marked_and_its_pods_evicted(two_nodes):
+    server, agent = two_nodes
+    run_on(server, "patient", agent.name, "sleep 3600")
+    server.kubectl("apply", "-f", "-", input=f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hasty}}
+spec:
+  nodeSelector: {{kubernetes.io/hostname: {agent.name}}}
+  tolerations:
+  - {{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}}
+  containers:
+  - {{name: main, image: "busybox:1.36", command: ["sleep", "3600"]}}
+""")
+    for p in ("patient", "hasty"):
+        server.kubectl("wait", "--for=condition=Ready", f"pod/{p}", "--timeout=60s", timeout=70)
+    agent.kill9()  # the node goes silent (its containers keep running)
+
+    def ready_status():
+        conds = server.get_json("node", agent.name)["status"]["conditions"]
+        return [c for c in conds if c["type"] == "Ready"][0]
+    ready = wait_for(lambda: ready_status()["status"] == "Unknown" and ready_status(), timeout=30,
+                     what="the node to turn Unknown")
+    assert ready["reason"] == "NodeStatusUnknown" and ready["message"] == "Kubelet stopped posting node status."
+    assert "NotReady" in server.kubectl("get", "node", agent.name).stdout
+    taints = {(t["key"], t["effect"]) for t in server.get_json("node", agent.name)["spec"]["taints"]}
+    assert taints == {("node.kubernetes.io/unreachable", "NoExecute"), ("node.kubernetes.io/unreachable", "NoSchedule")}
+    # The pod tolerating the taint for 2 s is evicted (it stays Terminating: no kubelet
+    # can confirm its end); the one with the default 300 s stays, not Ready.
+    hasty = wait_for(lambda: "deletionTimestamp" in server.get_json("pod", "hasty")["metadata"] and
+                     server.get_json("pod", "hasty"), timeout=30, what="the eviction")
+    assert any(c["type"] == "DisruptionTarget" and c["reason"] == "DeletionByTaintManager"
+               for c in hasty["status"]["conditions"])
+    patient = server.get_json("pod", "patient")
+    assert "deletionTimestamp" not in patient["metadata"]
+    assert [c["status"] for c in patient["status"]["conditions"] if c["type"] == "Ready"] == ["False"]
+    # The node comes back: Ready again, taints gone, the evicted pod finally removed.
+    agent.start()
+    wait_for(lambda: ready_status()["status"] == "True", timeout=60, what="the node to be Ready again")
+    wait_for(lambda: not server.get_json("node", agent.name)["spec"].get("taints"), what="the taints to go")
+    wait_for(lambda: server.kubectl("get", "pod", "hasty", check=False).returncode != 0, timeout=60,
+             what="the evicted pod to be gone")
+    server.kubectl("wait", "--for=condition=Ready", "pod/patient", "--timeout=60s", timeout=70)
+    server.kubectl("delete", "pod", "patient", "--grace-period=1")
