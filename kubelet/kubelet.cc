@@ -175,6 +175,9 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   threads.emplace_back([&] { WatchExits(stop); });
   for (int i = 0; i < options_.workers; ++i) threads.emplace_back([&] { Worker(stop); });
   ready_ = true;
+  // Ready from now on: the network is there.
+  (void)UpdateNodeStatus();
+  recorder_->Event(BuildNode(), "Normal", "NodeReady", "Node " + options_.node_name + " status is now: NodeReady");
   std::fprintf(stderr, "kubelet: node %s ready (runtime %s, pod CIDR %s)\n", options_.node_name.c_str(),
                runtime_->oci_runtime().c_str(), (*cidrs)[0].c_str());
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));

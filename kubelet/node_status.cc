@@ -134,7 +134,10 @@ Json Kubelet::BuildNode() const {
          {Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", now),
           Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", now),
           Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", now),
-          Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", now)}},
+          ready_ ? Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", now)
+                 : Condition("Ready", "False", "KubeletNotReady",
+                             "container runtime network not ready: NetworkReady=false "
+                             "reason:NetworkPluginNotReady message:the node has no pod CIDR yet", now)}},
         {"addresses", {{{"type", "InternalIP"}, {"address", node_ip_}}, {{"type", "Hostname"}, {"address", options_.node_name}}}},
         {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", options_.kubelet_port}}}}},
         {"nodeInfo",
@@ -157,7 +160,6 @@ Status Kubelet::RegisterNode() {
   auto created = client_->Create(kNodes, "", node);
   if (created.ok()) {
     recorder_->Event(*created, "Normal", "Starting", "Starting kubelet.");
-    recorder_->Event(*created, "Normal", "NodeReady", "Node " + options_.node_name + " status is now: NodeReady");
     // Status is not taken on create; it goes through the status subresource.
     return UpdateNodeStatus();
   }

@@ -306,3 +306,26 @@ def test_hello_example_runs_its_pod(node_cluster):
     wait_running(c, "hello-web")
     assert c.kubectl("exec", "hello-web", "--", "sh", "-c", "echo \"$GREETING\"").stdout == "Hello from kubes\n"
     c.kubectl("delete", "-f", os.path.join(EXAMPLES, "hello"), "--grace-period=1")
+
+
+def test_dual_stack_pods_reach_each_other_over_ipv6(starter_images):
+    """With an IPv4 and an IPv6 --cluster-cidr, every pod gets one address of each."""
+    from conftest import node_flags, start_node_cluster, stop_node_cluster
+    flags = node_flags()
+    v4 = flags[flags.index("--cluster-cidr") + 1]
+    flags[flags.index("--cluster-cidr") + 1] = v4 + ",fd" + format(int(v4.split(".")[1]), "02x") + "::/56"
+    c = start_node_cluster(starter_images, archives=("busybox.tar",), flags=flags)
+    try:
+        assert len(c.get_json("node", c.node_name)["spec"]["podCIDRs"]) == 2
+        c.kubectl("run", "v6-server", "--image=busybox:1.36", "--command", "--", "sh", "-c",
+                  "while true; do echo over-ipv6 | nc -l -p 8080; done")
+        c.kubectl("run", "v6-client", "--image=busybox:1.36", "--command", "--", "sleep", "3600")
+        wait_running(c, "v6-server")
+        wait_running(c, "v6-client")
+        ips = [p["ip"] for p in pod(c, "v6-server")["status"]["podIPs"]]
+        assert len(ips) == 2 and "." in ips[0] and ":" in ips[1], ips
+        out = wait_for(lambda: c.kubectl("exec", "v6-client", "--", "nc", "-w", "3", ips[1], "8080",
+                                         check=False).stdout, what="an answer over IPv6")
+        assert out == "over-ipv6\n"
+    finally:
+        stop_node_cluster(c)
