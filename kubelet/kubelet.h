@@ -53,6 +53,8 @@ struct KubeletOptions {
   std::string oci_runtime;     // "" = crun or runc
   bool disable_default_registry_endpoint = false;  // pull only from registries.yaml's mirrors
   int max_pods = 110;
+  int64_t container_log_max_size = 10 << 20;  // rotate a container's log past this (containerLogMaxSize)
+  int container_log_max_files = 5;            // files kept per container, the current one included
   int workers = 4;
   std::string version = "v1.32.0";
 };
@@ -101,6 +103,7 @@ class Kubelet {
   void Worker(const std::atomic<bool>& stop);
   void SyncPod(const std::string& uid);
   void Housekeeping();  // containers and sandboxes of pods that are gone
+  void RotateLogs();    // container logs past their size (logs.cc)
   void WatchExits(const std::atomic<bool>& stop);
 
   // server.cc

@@ -1,5 +1,13 @@
 #include "kubelet/logs.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "kubelet/kubelet.h"
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -116,6 +124,43 @@ void FollowLog(const std::string& path, const LogOptions& o, apiserver::Response
     }
     if (out.PeerClosed()) return;
     if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// Upstream's container log manager: a log past containerLogMaxSize is renamed to
+// <name>.<timestamp> and conmon is told to reopen its file (message 2 on its control
+// FIFO); of the rotated files only the newest containerLogMaxFiles-1 are kept.
+// `kubectl logs` reads the current file, as upstream.
+void Kubelet::RotateLogs() {
+  namespace fs = std::filesystem;
+  for (const auto& c : runtime_->List()) {
+    if (c.state != runtime::ContainerState::kRunning || c.log_path.empty()) continue;
+    std::error_code ec;
+    auto size = fs::file_size(c.log_path, ec);
+    if (ec || static_cast<int64_t>(size) < options_.container_log_max_size) continue;
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&t));
+    std::string rotated = c.log_path + "." + stamp;
+    if (fs::exists(rotated, ec)) continue;  // one rotation per second is plenty
+    fs::rename(c.log_path, rotated, ec);
+    if (ec) continue;
+    int fd = open(runtime_->ControlFifo(c.id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)!write(fd, "2 0 0\n", 6);
+      close(fd);
+    }
+    std::vector<std::string> old;
+    std::string prefix = fs::path(c.log_path).filename().string() + ".";
+    for (const auto& e : fs::directory_iterator(fs::path(c.log_path).parent_path(), ec)) {
+      if (e.path().filename().string().rfind(prefix, 0) == 0) old.push_back(e.path().string());
+    }
+    std::sort(old.begin(), old.end());
+    while (static_cast<int>(old.size()) > std::max(0, options_.container_log_max_files - 1)) {
+      fs::remove(old.front(), ec);
+      old.erase(old.begin());
+    }
   }
 }
 

@@ -836,6 +836,7 @@ void Kubelet::WatchExits(const std::atomic<bool>& stop) {
     }
     if (std::chrono::steady_clock::now() - last_housekeeping > std::chrono::seconds(10)) {
       Housekeeping();
+      RotateLogs();
       last_housekeeping = std::chrono::steady_clock::now();
     }
   }

@@ -17,6 +17,7 @@
 
 #include "apiserver/apiserver.h"
 #include "apiserver/kubelet_client.h"
+#include "apimachinery/resource/quantity.h"
 #include "cmd/kubes/agent.h"
 #include "cmd/kubes/node_flags.h"
 #include "client/client.h"
@@ -47,6 +48,7 @@ Server flags:
   --node-name NAME          this node's name (default: the host name)
   --node-cidr-mask-size N   each node's IPv4 pod block is /N of the cluster CIDR (default 24)
   --max-pods N              pods this node takes (default 110)
+  --container-log-max-size Q  rotate a container's log past this size (default 10Mi; 5 files kept)
   --node-monitor-grace-period D  a node silent this long is NotReady, its pods evicted later (default 40s)
   --node-ip IP              the node's InternalIP (default: the first address of an interface)
   --container-runtime PATH  crun or runc
@@ -99,7 +101,13 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--node-name") node.node_name = value("--node-name");
     else if (a == "--node-cidr-mask-size") opts.controllers.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
     else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
-    else if (a == "--node-monitor-grace-period") {
+    else if (a == "--container-log-max-size") {
+      node.container_log_max_size = kubes::resource::ValueOf(value("--container-log-max-size"));
+      if (node.container_log_max_size <= 0) {
+        std::fprintf(stderr, "kubes server: --container-log-max-size wants a size such as 10Mi\n");
+        return 2;
+      }
+    } else if (a == "--node-monitor-grace-period") {
       auto d = ParseDuration(value("--node-monitor-grace-period"));
       if (!d) {
         std::fprintf(stderr, "kubes server: --node-monitor-grace-period wants a duration such as 40s\n");

@@ -242,7 +242,7 @@ def node_flags():
     k = (os.getpid() * 7 + _node_clusters) % 60
     # Pulls go only through mirrors the tests configure, never to the internet.
     return ["--cluster-cidr", f"10.{64 + k}.0.0/16", "--service-cidr", f"10.{128 + k}.0.0/16",
-            "--node-name", f"node-{k}", "--disable-default-registry-endpoint"]
+            "--node-name", f"node-{k}", "--disable-default-registry-endpoint", "--container-log-max-size", "64Ki"]
 
 
 @pytest.fixture(scope="session")

@@ -329,3 +329,25 @@ def test_dual_stack_pods_reach_each_other_over_ipv6(starter_images):
         assert out == "over-ipv6\n"
     finally:
         stop_node_cluster(c)
+
+
+def test_container_logs_rotate(node_cluster):
+    """Past --container-log-max-size (64Ki in these tests) a log is rotated: at most five
+    files stay, and logs keep flowing into the new one."""
+    c = node_cluster
+    c.kubectl("run", "chatty", "--image=busybox:1.36", "--command", "--", "sh", "-c",
+              "i=0; while true; do echo line $i $(head -c 300 /dev/zero | tr '\\0' x); i=$((i+1)); "
+              "[ $((i % 200)) = 0 ] && sleep 0.2; done")
+    wait_running(c, "chatty")
+    uid = pod(c, "chatty")["metadata"]["uid"]
+    logs = os.path.join(c.data_dir, "logs", "pods", f"default_chatty_{uid}", "chatty")
+    wait_for(lambda: len(os.listdir(logs)) >= 3, timeout=60, what="the log to be rotated twice")
+    files = os.listdir(logs)
+    assert "0.log" in files and len(files) <= 5, files
+    assert all(f == "0.log" or f.startswith("0.log.") for f in files), files
+    # The current file is small again and still growing; kubectl logs reads it.
+    last = c.kubectl("logs", "chatty", "--tail=1").stdout
+    assert last.startswith("line ")
+    n = int(last.split()[1])
+    wait_for(lambda: int(c.kubectl("logs", "chatty", "--tail=1").stdout.split()[1]) > n, what="more lines")
+    c.kubectl("delete", "pod", "chatty", "--grace-period=1")
