@@ -150,6 +150,7 @@ Status APIServer::Start() {
   if (!options_.write_kubeconfig.empty()) KUBES_RETURN_IF_ERROR(pki::WriteKubeconfig(options_.write_kubeconfig, kc));
 
   KUBES_RETURN_IF_ERROR(EnsureKubernetesService());
+  KUBES_RETURN_IF_ERROR(EnsureDefaultStorageClass());
   compactor_ = std::thread([this] { CompactionLoop(); });
   custom_resources_ = std::make_unique<CustomResources>(cacher_.get(), registry_.get(), [this](Request& r) { return Handle(r); });
   custom_resources_thread_ = std::thread([this] { custom_resources_->Run(stop_flag_); });
@@ -205,6 +206,28 @@ Status APIServer::EnsureDefaultNamespaces() {
     Response r = Handle(req);
     if (r.code != 201 && r.code != 409) return Internal("creating namespace " + std::string(ns) + ": " + r.body);
   }
+  return Status::OK();
+}
+
+// The `local-path` StorageClass k3s ships too: node-local directories, provisioned once a
+// pod that uses the claim is on a node (controller/localpath). Made at every start when
+// missing, as k3s re-applies its manifests; a user's changes to it are kept.
+Status APIServer::EnsureDefaultStorageClass() {
+  Request req;
+  req.method = "POST";
+  req.path = "/apis/storage.k8s.io/v1/storageclasses";
+  req.user = SystemUser("apiserver");
+  req.headers["content-type"] = "application/json";
+  req.body = Json({{"apiVersion", "storage.k8s.io/v1"},
+                   {"kind", "StorageClass"},
+                   {"metadata", {{"name", "local-path"},
+                                 {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
+                   {"provisioner", "kubes.io/local-path"},
+                   {"reclaimPolicy", "Delete"},
+                   {"volumeBindingMode", "WaitForFirstConsumer"}})
+                 .dump();
+  Response r = Handle(req);
+  if (r.code != 201 && r.code != 409) return Internal("creating the local-path StorageClass: " + r.body);
   return Status::OK();
 }
 

@@ -71,6 +71,7 @@ class APIServer {
   // The `kubernetes` Service in `default`, with Endpoints and an EndpointSlice that
   // point at this apiserver (upstream: the apiserver's "kubernetes" service reconciler).
   Status EnsureKubernetesService();
+  Status EnsureDefaultStorageClass();
   // Creates obj at path, or replaces it when it exists and differs.
   Status Reconcile(const std::string& collection_path, const std::string& name, const Json& obj);
   Response HandleUnsafe(Request& req);

@@ -1,6 +1,7 @@
 #include "controller/manager.h"
 
 #include "controller/garbagecollector/garbagecollector.h"
+#include "controller/localpath/local_path_controller.h"
 #include "controller/namespace/namespace_controller.h"
 #include "controller/nodeipam/nodeipam_controller.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
@@ -39,6 +40,8 @@ void ControllerManager::Start() {
   threads_.emplace_back([this, lifecycle_client] {
     NodeLifecycleController(lifecycle_client, options_.node_monitor_grace_period).Run(stop_);
   });
+  client::Client* pv_client = client_for("persistentvolume-binder");
+  threads_.emplace_back([this, pv_client] { LocalPathController(pv_client, options_.local_storage_path).Run(stop_); });
   client::Client* ipam_client = client_for("node-ipam-controller");
   threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, options_.cluster_cidrs, options_.node_cidr_mask_size).Run(stop_); });
 }

@@ -20,6 +20,7 @@ struct ControllerOptions {
   std::vector<std::string> cluster_cidrs = {"10.42.0.0/16"};  // node IPAM cuts per-node blocks from these
   int node_cidr_mask_size = 24;
   std::chrono::seconds node_monitor_grace_period{40};  // a silent node is NotReady after this
+  std::string local_storage_path = "/var/lib/kubes/storage";  // where local-path volumes live on nodes
 };
 
 class ControllerManager {

@@ -104,6 +104,7 @@ class Kubelet {
   void SyncPod(const std::string& uid);
   void Housekeeping();  // containers and sandboxes of pods that are gone
   void RotateLogs();    // container logs past their size (logs.cc)
+  void RemoveReleasedLocalVolumes();  // local-path volumes deleted by their controller
   void WatchExits(const std::atomic<bool>& stop);
 
   // server.cc

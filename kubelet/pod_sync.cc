@@ -34,6 +34,8 @@ const client::Resource kPods{"", "v1", "pods", true, "Pod"};
 const client::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
 const client::Resource kSecrets{"", "v1", "secrets", true, "Secret"};
 const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
+const client::Resource kClaims{"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"};
+const client::Resource kVolumes{"", "v1", "persistentvolumes", false, "PersistentVolume"};
 
 constexpr auto kResync = std::chrono::seconds(60);
 
@@ -239,6 +241,18 @@ VolumeSources PodSync::Sources() {
     return created->value("status", Json::object()).value("token", "");
   };
   s.node_allocatable = k_->BuildNode()["status"]["allocatable"];
+  s.claim_volume = [cl, ns](const std::string& claim) -> Result<Json> {
+    auto pvc = cl->Get(kClaims, ns, claim);
+    if (!pvc.ok()) {
+      if (pvc.status().code() == Code::kNotFound) return NotFound("persistentvolumeclaim \"" + claim + "\" not found");
+      return pvc.status();
+    }
+    std::string volume = (*pvc)["spec"].value("volumeName", "");
+    if (volume.empty() || pvc->value("status", Json::object()).value("phase", "") != "Bound") {
+      return Status(Code::kServiceUnavailable, "persistentvolumeclaim \"" + claim + "\" is not bound");
+    }
+    return cl->Get(kVolumes, "", volume);
+  };
   return s;
 }
 
@@ -810,6 +824,38 @@ void Kubelet::Housekeeping() {
     if (child.rfind("pod", 0) == 0 && !known.count(child.substr(3))) orphans.insert(child.substr(3));
   }
   for (const auto& uid : orphans) Enqueue(uid);
+  RemoveReleasedLocalVolumes();
+}
+
+// Deleted local-path volumes of this node: remove their directory, then the finalizer
+// that held the PersistentVolume (what local-path-provisioner's helper pod does).
+void Kubelet::RemoveReleasedLocalVolumes() {
+  auto list = client_->List(kVolumes, "");
+  if (!list.ok()) return;
+  for (const auto& pv : (*list)["items"]) {
+    const Json& meta = pv["metadata"];
+    if (!meta.contains("deletionTimestamp")) continue;
+    Json finalizers = meta.value("finalizers", Json::array());
+    auto it = std::find(finalizers.begin(), finalizers.end(), "kubes.io/local-path");
+    if (it == finalizers.end()) continue;
+    std::string node;
+    for (const auto& term : pv["spec"].value("nodeAffinity", Json::object()).value("required", Json::object())
+                                .value("nodeSelectorTerms", Json::array())) {
+      for (const auto& e : term.value("matchExpressions", Json::array())) {
+        if (e.value("key", "") == "kubernetes.io/hostname" && !e.value("values", Json::array()).empty()) {
+          node = e["values"][0].get<std::string>();
+        }
+      }
+    }
+    if (node != options_.node_name) continue;
+    std::string path = pv["spec"].value("hostPath", Json::object()).value("path", "");
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+    if (ec) continue;
+    finalizers.erase(it);
+    Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", meta.value("resourceVersion", "")}}}};
+    (void)client_->Patch(kVolumes, "", meta.value("name", ""), "application/merge-patch+json", patch);
+  }
 }
 
 void Kubelet::WatchExits(const std::atomic<bool>& stop) {

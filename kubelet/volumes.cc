@@ -221,6 +221,24 @@ Result<std::map<std::string, std::string>> SetUpVolumes(const Json& pod, const s
       return Status(s.code(), "MountVolume.SetUp failed for volume \"" + name + "\" : " + s.message());
     };
     std::error_code ec;
+    if (volume.contains("persistentVolumeClaim")) {
+      if (!sources.claim_volume) return failed(Invalid("persistentVolumeClaim volumes are not supported here"));
+      auto pv = sources.claim_volume(volume["persistentVolumeClaim"].value("claimName", ""));
+      if (!pv.ok()) return failed(pv.status());
+      const Json& pv_spec = (*pv)["spec"];
+      std::string path = pv_spec.contains("hostPath") ? pv_spec["hostPath"].value("path", "")
+                         : pv_spec.contains("local") ? pv_spec["local"].value("path", "")
+                                                      : "";
+      if (path.empty()) {
+        return failed(Invalid("volume " + (*pv)["metadata"].value("name", "") +
+                              " has a type kubes cannot mount (hostPath and local only)"));
+      }
+      Status s = HostPathCheck(path, pv_spec.contains("hostPath") ? pv_spec["hostPath"].value("type", "") : "Directory");
+      if (!s.ok()) return failed(s);
+      chmod(path.c_str(), 0777);  // like local-path-provisioner: any container user may write
+      out[name] = path;
+      continue;
+    }
     if (volume.contains("hostPath")) {
       std::string path = volume["hostPath"].value("path", "");
       Status s = HostPathCheck(path, volume["hostPath"].value("type", ""));

@@ -28,6 +28,9 @@ struct VolumeSources {
   // A service account token for the pod (TokenRequest): audience, expiration seconds.
   std::function<Result<std::string>(const std::string& audience, int64_t expiration_seconds)> token;
   Json node_allocatable;
+  // The PersistentVolume a claim of the pod's namespace is bound to; an error (with
+  // upstream's words) while it is not bound.
+  std::function<Result<Json>(const std::string& claim)> claim_volume;
 };
 
 // Sets up (or refreshes) every volume of the pod; returns volume name → host path.

@@ -25,7 +25,7 @@ std::vector<ObjectPtr> ObjectReader::List(const std::string& group, const std::s
 Chain Chain::Default(const std::string& service_cidr) {
   Chain c;
   c.plugins_ = {NewNamespaceLifecycle(), NewServiceAccount(), NewDefaultTolerationSeconds(), NewPriority(),
-                NewServiceIPAllocator(service_cidr)};
+                NewDefaultStorageClass(), NewServiceIPAllocator(service_cidr)};
   return c;
 }
 

@@ -74,6 +74,7 @@ std::shared_ptr<Plugin> NewNamespaceLifecycle();
 std::shared_ptr<Plugin> NewServiceAccount();
 std::shared_ptr<Plugin> NewDefaultTolerationSeconds();
 std::shared_ptr<Plugin> NewPriority();
+std::shared_ptr<Plugin> NewDefaultStorageClass();
 std::shared_ptr<Plugin> NewServiceIPAllocator(const std::string& service_cidr);
 
 // The upstream-worded "is forbidden" error of an admission plugin.

@@ -48,6 +48,7 @@ Server flags:
   --node-name NAME          this node's name (default: the host name)
   --node-cidr-mask-size N   each node's IPv4 pod block is /N of the cluster CIDR (default 24)
   --max-pods N              pods this node takes (default 110)
+  --default-local-storage-path DIR  where local-path volumes live on the nodes (default <data-dir>/storage)
   --container-log-max-size Q  rotate a container's log past this size (default 10Mi; 5 files kept)
   --node-monitor-grace-period D  a node silent this long is NotReady, its pods evicted later (default 40s)
   --node-ip IP              the node's InternalIP (default: the first address of an interface)
@@ -81,7 +82,7 @@ int Server(const std::vector<std::string>& args) {
   opts.data_dir = "/var/lib/kubes";
   kubes::kubelet::KubeletOptions node;
   node.node_name = HostName();
-  bool disable_node = false, cleanup = false;
+  bool disable_node = false, cleanup = false, local_storage_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&](const char* flag) -> std::string {
       if (i + 1 >= args.size()) {
@@ -101,6 +102,10 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--node-name") node.node_name = value("--node-name");
     else if (a == "--node-cidr-mask-size") opts.controllers.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
     else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
+    else if (a == "--default-local-storage-path") {
+      opts.controllers.local_storage_path = value("--default-local-storage-path");
+      local_storage_set = true;
+    }
     else if (a == "--container-log-max-size") {
       node.container_log_max_size = kubes::resource::ValueOf(value("--container-log-max-size"));
       if (node.container_log_max_size <= 0) {
@@ -141,6 +146,7 @@ int Server(const std::vector<std::string>& args) {
   // the mask, so none of them is killed by the signal instead.
   BlockStopSignals();
   std::filesystem::create_directories(opts.data_dir);
+  if (!local_storage_set) opts.controllers.local_storage_path = std::filesystem::absolute(opts.data_dir).string() + "/storage";
   node.data_dir = opts.data_dir;
   node.instance = InstanceID(opts.data_dir);
   node.cluster_cidrs = opts.controllers.cluster_cidrs;

@@ -351,3 +351,32 @@ def test_container_logs_rotate(node_cluster):
     n = int(last.split()[1])
     wait_for(lambda: int(c.kubectl("logs", "chatty", "--tail=1").stdout.split()[1]) > n, what="more lines")
     c.kubectl("delete", "pod", "chatty", "--grace-period=1")
+
+
+def test_persistent_volume_claim_on_local_path(node_cluster):
+    c = node_cluster
+    sc = c.get_json("storageclass", "local-path")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    manifest = node_example("storage")
+    c.kubectl("apply", "-f", manifest)
+    claim = c.get_json("pvc", "notes")
+    assert claim["spec"]["storageClassName"] == "local-path", "the default class is filled in"
+    wait_running(c, "writer")
+    claim = c.get_json("pvc", "notes")
+    assert claim["status"]["phase"] == "Bound"
+    pv = c.get_json("pv", claim["spec"]["volumeName"])
+    assert pv["status"]["phase"] == "Bound" and pv["spec"]["claimRef"]["name"] == "notes"
+    path = pv["spec"]["hostPath"]["path"]
+    assert path.startswith(os.path.join(c.data_dir, "storage"))
+    assert len(c.kubectl("logs", "writer").stdout.splitlines()) == 1
+    # A new pod on the same claim sees what the first wrote.
+    c.kubectl("delete", "pod", "writer", "--grace-period=1")
+    c.kubectl("apply", "-f", manifest)
+    wait_running(c, "writer")
+    wait_for(lambda: len(c.kubectl("logs", "writer").stdout.splitlines()) == 2, what="the second visit")
+    # Deleting the claim deletes the volume and its data.
+    c.kubectl("delete", "-f", manifest, "--grace-period=1")
+    wait_for(lambda: c.kubectl("get", "pv", pv["metadata"]["name"], check=False).returncode != 0, timeout=60,
+             what="the volume to be deleted")
+    assert not os.path.exists(path)
