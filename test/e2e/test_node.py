@@ -380,3 +380,109 @@ def test_persistent_volume_claim_on_local_path(node_cluster):
     wait_for(lambda: c.kubectl("get", "pv", pv["metadata"]["name"], check=False).returncode != 0, timeout=60,
              what="the volume to be deleted")
     assert not os.path.exists(path)
+
+
+def test_termination_messages(node_cluster):
+    """terminationMessagePath is read when the container ends; FallbackToLogsOnError uses
+    the log's tail when the file is empty and the container failed."""
+    c = node_cluster
+    c.kubectl("apply", "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata: {name: says-why}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: file
+    image: busybox:1.36
+    command: ["sh", "-c", "echo -n 'disk full' > /dev/termination-log; exit 2"]
+  - name: logs
+    image: busybox:1.36
+    terminationMessagePolicy: FallbackToLogsOnError
+    command: ["sh", "-c", "echo first; echo the real reason; exit 1"]
+  - name: custom
+    image: busybox:1.36
+    terminationMessagePath: /tmp/why
+    command: ["sh", "-c", "echo -n custom path > /tmp/why"]
+""")
+    wait_for(lambda: pod(c, "says-why")["status"].get("phase") == "Failed", timeout=60, what="the pod to fail")
+    by_name = {s["name"]: s["state"]["terminated"] for s in pod(c, "says-why")["status"]["containerStatuses"]}
+    assert by_name["file"]["message"] == "disk full" and by_name["file"]["exitCode"] == 2
+    assert by_name["logs"]["message"] == "first\nthe real reason\n"
+    assert by_name["custom"]["message"] == "custom path" and by_name["custom"]["reason"] == "Completed"
+    c.kubectl("delete", "pod", "says-why")
+
+
+def test_security_context_user_and_capabilities(node_cluster):
+    c = node_cluster
+    c.kubectl("apply", "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata: {name: locked-down}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 3000}
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+    securityContext:
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+""")
+    wait_running(c, "locked-down")
+    assert c.kubectl("exec", "locked-down", "--", "id").stdout.startswith("uid=1000 gid=3000")
+    r = c.kubectl("exec", "locked-down", "--", "touch", "/x", check=False)
+    assert r.returncode != 0 and "Read-only file system" in r.stderr
+    status = c.kubectl("exec", "locked-down", "--", "grep", "CapEff", "/proc/self/status").stdout
+    assert status.split()[1] == "0000000000000000"
+    c.kubectl("delete", "pod", "locked-down", "--grace-period=1")
+    c.kubectl("run", "root-needed", "--image=busybox:1.36", "--restart=Never",
+              "--overrides", json.dumps({"spec": {"securityContext": {"runAsNonRoot": True}}}), "--command", "--",
+              "true")
+    st = wait_for(lambda: container_state(c, "root-needed").get("state", {}).get("waiting", {}).get("reason")
+                  == "CreateContainerConfigError" and container_state(c, "root-needed"), timeout=60,
+                  what="runAsNonRoot to refuse")
+    assert st["state"]["waiting"]["message"].startswith("container has runAsNonRoot and image will run as root")
+    c.kubectl("delete", "pod", "root-needed")
+
+
+def test_host_port_and_host_network(node_cluster):
+    c = node_cluster
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c.kubectl("apply", "-f", "-", input=f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostport}}
+spec:
+  containers:
+  - name: web
+    image: busybox:1.36
+    command: ["sh", "-c", "mkdir -p /www && echo via-hostport > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports:
+    - {{containerPort: 80, hostPort: {port}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet}}
+spec:
+  hostNetwork: true
+  containers:
+  - {{name: c, image: "busybox:1.36", command: ["sleep", "3600"]}}
+""")
+    wait_running(c, "hostport")
+    wait_running(c, "hostnet")
+
+    def fetch():
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+            return data
+    assert wait_for(fetch, what="the hostPort to answer").endswith(b"via-hostport\n")
+    hn = pod(c, "hostnet")["status"]
+    assert hn["podIP"] == hn["hostIP"]
+    assert c.kubectl("exec", "hostnet", "--", "hostname").stdout.strip() == socket.gethostname()
+    c.kubectl("delete", "pod", "hostport", "hostnet", "--grace-period=1")
