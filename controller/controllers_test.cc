@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "client/resources.h"
 #include "apiserver/apiserver.h"
 #include "client/client.h"
 #include "controller/garbagecollector/garbagecollector.h"
@@ -16,11 +17,14 @@
 namespace kubes::controller {
 namespace {
 
+using client::kConfigMaps;
+using client::kNamespaces;
+using client::kNodes;
+using client::kPods;
+using client::kServiceAccounts;
+
 using Json = nlohmann::json;
 
-const client::Resource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
-const client::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
-const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
 
 class ControllersTest : public ::testing::Test {
  protected:
@@ -151,8 +155,6 @@ TEST_F(ControllersTest, GarbageCollectorDeletesOrphansAndHonoursOrphanPolicy) {
 namespace kubes::controller {
 namespace {
 
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
 
 TEST_F(ControllersTest, SilentNodeBecomesUnknownTaintedAndItsPodsAreEvicted) {
   Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n1"}}}};

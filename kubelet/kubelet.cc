@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "kubelet/kubelet.h"
 
 #include <unistd.h>
@@ -18,8 +19,9 @@ namespace fs = std::filesystem;
 std::string DetectNodeIP();  // node_status.cc
 
 namespace {
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
+
+using client::kNodes;
+using client::kPods;
 }  // namespace
 
 Kubelet::Kubelet(client::Client* client, KubeletOptions options)

@@ -13,13 +13,15 @@
 #include <sstream>
 #include <thread>
 
+#include "client/resources.h"
 #include "kubelet/kubelet.h"
 
 namespace kubes::kubelet {
 namespace {
 
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
-const client::Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+using client::kLeases;
+using client::kNodes;
+
 
 constexpr int kLeaseDurationSeconds = 40;
 constexpr auto kLeaseRenewInterval = std::chrono::seconds(10);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "client/resources.h"
 #include "apimachinery/resource/quantity.h"
 #include "kubelet/env.h"
 #include "kubelet/kubelet.h"
@@ -26,16 +27,17 @@
 namespace kubes::kubelet {
 namespace {
 
+using client::kConfigMaps;
+using client::kPersistentVolumeClaims;
+using client::kPersistentVolumes;
+using client::kPods;
+using client::kSecrets;
+using client::kServiceAccounts;
+
 namespace fs = std::filesystem;
 using runtime::ContainerState;
 using runtime::ContainerStatus;
 
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
-const client::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
-const client::Resource kSecrets{"", "v1", "secrets", true, "Secret"};
-const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
-const client::Resource kClaims{"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"};
-const client::Resource kVolumes{"", "v1", "persistentvolumes", false, "PersistentVolume"};
 
 constexpr auto kResync = std::chrono::seconds(60);
 
@@ -242,7 +244,7 @@ VolumeSources PodSync::Sources() {
   };
   s.node_allocatable = k_->BuildNode()["status"]["allocatable"];
   s.claim_volume = [cl, ns](const std::string& claim) -> Result<Json> {
-    auto pvc = cl->Get(kClaims, ns, claim);
+    auto pvc = cl->Get(kPersistentVolumeClaims, ns, claim);
     if (!pvc.ok()) {
       if (pvc.status().code() == Code::kNotFound) return NotFound("persistentvolumeclaim \"" + claim + "\" not found");
       return pvc.status();
@@ -251,7 +253,7 @@ VolumeSources PodSync::Sources() {
     if (volume.empty() || pvc->value("status", Json::object()).value("phase", "") != "Bound") {
       return Status(Code::kServiceUnavailable, "persistentvolumeclaim \"" + claim + "\" is not bound");
     }
-    return cl->Get(kVolumes, "", volume);
+    return cl->Get(kPersistentVolumes, "", volume);
   };
   return s;
 }
@@ -830,7 +832,7 @@ void Kubelet::Housekeeping() {
 // Deleted local-path volumes of this node: remove their directory, then the finalizer
 // that held the PersistentVolume (what local-path-provisioner's helper pod does).
 void Kubelet::RemoveReleasedLocalVolumes() {
-  auto list = client_->List(kVolumes, "");
+  auto list = client_->List(kPersistentVolumes, "");
   if (!list.ok()) return;
   for (const auto& pv : (*list)["items"]) {
     const Json& meta = pv["metadata"];
@@ -854,7 +856,7 @@ void Kubelet::RemoveReleasedLocalVolumes() {
     if (ec) continue;
     finalizers.erase(it);
     Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", meta.value("resourceVersion", "")}}}};
-    (void)client_->Patch(kVolumes, "", meta.value("name", ""), "application/merge-patch+json", patch);
+    (void)client_->Patch(kPersistentVolumes, "", meta.value("name", ""), "application/merge-patch+json", patch);
   }
 }
 

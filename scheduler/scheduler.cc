@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "scheduler/scheduler.h"
 
 #include <thread>
@@ -7,8 +8,9 @@
 namespace kubes::scheduler {
 namespace {
 
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
+using client::kNodes;
+using client::kPods;
+
 
 bool Bound(const Json& pod) { return !StringAt(pod, {"spec", "nodeName"}).empty(); }
 

@@ -2,6 +2,7 @@
 // nothing listens beyond 127.0.0.1). Each test runs the scheduler on its own thread and
 // waits (bounded) for what kubectl would show: spec.nodeName, the PodScheduled
 // condition, and the Events.
+#include "client/resources.h"
 #include "scheduler/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -14,12 +15,13 @@
 namespace kubes::scheduler {
 namespace {
 
+using client::kEvents;
+using client::kNodes;
+using client::kPods;
+using client::kServiceAccounts;
+
 using namespace std::chrono_literals;
 
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
-const client::Resource kEvents{"", "v1", "events", true, "Event"};
-const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
 
 class SchedulerTest : public ::testing::Test {
  protected:

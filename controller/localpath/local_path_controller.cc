@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "controller/localpath/local_path_controller.h"
 
 #include <thread>
@@ -7,12 +8,13 @@
 namespace kubes::controller {
 namespace {
 
+using client::kPersistentVolumeClaims;
+using client::kPersistentVolumes;
+using client::kPods;
+using client::kStorageClasses;
+
 using Json = nlohmann::json;
 
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
-const client::Resource kClaims{"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"};
-const client::Resource kVolumes{"", "v1", "persistentvolumes", false, "PersistentVolume"};
-const client::Resource kClasses{"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"};
 
 // Claims a pod's volumes name, as "ns/claim".
 std::vector<std::string> ClaimsOf(const Json& pod) {
@@ -30,9 +32,9 @@ LocalPathController::LocalPathController(client::Client* c, std::string storage_
     : client_(c),
       root_(std::move(storage_root)),
       pods_(c, kPods),
-      claims_(c, kClaims),
-      volumes_(c, kVolumes),
-      classes_(c, kClasses),
+      claims_(c, kPersistentVolumeClaims),
+      volumes_(c, kPersistentVolumes),
+      classes_(c, kStorageClasses),
       recorder_(c, "persistentvolume-controller") {
   auto pod_changed = [this](const Json& pod) {
     for (const auto& key : ClaimsOf(pod)) queue_.Add(key);
@@ -92,14 +94,14 @@ Status LocalPathController::SyncClaim(const std::string& key) {
                       {"key", "kubernetes.io/hostname"}, {"operator", "In"}, {"values", {node}}}}}}}}}}}},
                   {"claimRef", {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"namespace", ns},
                                 {"name", name}, {"uid", uid}}}}}};
-    auto made = client_->Create(kVolumes, "", created);
+    auto made = client_->Create(kPersistentVolumes, "", created);
     if (!made.ok() && made.status().code() != Code::kAlreadyExists) return made.status();
     if (made.ok()) {
       pv = *made;
       recorder_.Event(claim, "Normal", "ProvisioningSucceeded",
                       "Successfully provisioned volume " + pv_name + " using " + kLocalPathProvisioner);
     } else {
-      auto got = client_->Get(kVolumes, "", pv_name);
+      auto got = client_->Get(kPersistentVolumes, "", pv_name);
       if (!got.ok()) return got.status();
       pv = *got;
     }
@@ -107,20 +109,20 @@ Status LocalPathController::SyncClaim(const std::string& key) {
   // Bind both sides: the volume's status, then the claim (upstream's order).
   Json pv_status = pv;
   pv_status["status"] = {{"phase", "Bound"}};
-  auto bound_pv = client_->Update(kVolumes, "", pv_status, "status");
+  auto bound_pv = client_->Update(kPersistentVolumes, "", pv_status, "status");
   if (!bound_pv.ok()) return bound_pv.status();
   Json c = claim;
   c["spec"]["volumeName"] = pv_name;
   c["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = "yes";
   c["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = "yes";
   c["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] = node;
-  auto updated = client_->Update(kClaims, ns, c);
+  auto updated = client_->Update(kPersistentVolumeClaims, ns, c);
   if (!updated.ok()) return updated.status();
   Json with_status = *updated;
   with_status["status"] = {{"phase", "Bound"},
                            {"accessModes", pv["spec"]["accessModes"]},
                            {"capacity", pv["spec"]["capacity"]}};
-  return client_->Update(kClaims, ns, with_status, "status").status();
+  return client_->Update(kPersistentVolumeClaims, ns, with_status, "status").status();
 }
 
 Status LocalPathController::ReleaseVolumes() {
@@ -139,10 +141,10 @@ Status LocalPathController::ReleaseVolumes() {
     if (pv.value("status", Json::object()).value("phase", "") != "Released") {
       Json released = pv;
       released["status"] = {{"phase", "Released"}};
-      (void)client_->Update(kVolumes, "", released, "status");
+      (void)client_->Update(kPersistentVolumes, "", released, "status");
     }
     if (pv["spec"].value("persistentVolumeReclaimPolicy", "") == "Delete") {
-      (void)client_->Delete(kVolumes, "", name);  // the node's kubelet removes the data, then the finalizer
+      (void)client_->Delete(kPersistentVolumes, "", name);  // the node's kubelet removes the data, then the finalizer
     }
   }
   return Status::OK();

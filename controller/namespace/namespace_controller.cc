@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "controller/namespace/namespace_controller.h"
 
 #include <map>
@@ -11,7 +12,8 @@
 namespace kubes::controller {
 namespace {
 
-const client::Resource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
+using client::kNamespaces;
+
 // While objects are still going away, look again this often.
 constexpr auto kRecheck = std::chrono::milliseconds(500);
 

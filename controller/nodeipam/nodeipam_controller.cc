@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "controller/nodeipam/nodeipam_controller.h"
 
 #include <arpa/inet.h>
@@ -7,8 +8,9 @@
 namespace kubes::controller {
 namespace {
 
+using client::kNodes;
+
 using Json = nlohmann::json;
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
 
 bool IsIPv6(const std::string& cidr) { return cidr.find(':') != std::string::npos; }
 

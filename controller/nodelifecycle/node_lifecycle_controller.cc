@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
 
 #include <optional>
@@ -9,11 +10,12 @@
 namespace kubes::controller {
 namespace {
 
+using client::kLeases;
+using client::kNodes;
+using client::kPods;
+
 using Json = nlohmann::json;
 
-const client::Resource kNodes{"", "v1", "nodes", false, "Node"};
-const client::Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-const client::Resource kPods{"", "v1", "pods", true, "Pod"};
 
 constexpr char kUnreachable[] = "node.kubernetes.io/unreachable";
 constexpr char kNotReady[] = "node.kubernetes.io/not-ready";

@@ -1,3 +1,4 @@
+#include "client/resources.h"
 #include "controller/serviceaccount/serviceaccounts_controller.h"
 
 #include <thread>
@@ -7,11 +8,12 @@
 namespace kubes::controller {
 namespace {
 
+using client::kConfigMaps;
+using client::kNamespaces;
+using client::kServiceAccounts;
+
 using Json = nlohmann::json;
 
-const client::Resource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
-const client::Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
-const client::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
 constexpr const char* kRootCAConfigMap = "kube-root-ca.crt";
 
 std::string NamespaceOf(const Json& obj) { return obj["metadata"].value("namespace", ""); }

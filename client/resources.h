@@ -1,0 +1,21 @@
+// The built-in resources components address most, named once (upstream: the typed
+// clients of client-go, e.g. clientset.CoreV1().Pods()).
+#pragma once
+
+#include "client/client.h"
+
+namespace kubes::client {
+
+inline const Resource kPods{"", "v1", "pods", true, "Pod"};
+inline const Resource kNodes{"", "v1", "nodes", false, "Node"};
+inline const Resource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
+inline const Resource kServiceAccounts{"", "v1", "serviceaccounts", true, "ServiceAccount"};
+inline const Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
+inline const Resource kSecrets{"", "v1", "secrets", true, "Secret"};
+inline const Resource kEvents{"", "v1", "events", true, "Event"};
+inline const Resource kPersistentVolumes{"", "v1", "persistentvolumes", false, "PersistentVolume"};
+inline const Resource kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"};
+inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"};
+
+}  // namespace kubes::client
