@@ -147,6 +147,12 @@ class Kubelet {
   std::map<std::string, std::map<std::string, TimePoint>> stopping_;
   // Statuses written last, so unchanged ones are not written again.
   std::map<std::string, Json> written_status_;
+  // Service account tokens of projected volumes: "uid/audience/seconds" → token.
+  struct CachedToken {
+    std::string token;
+    std::chrono::steady_clock::time_point refresh_at;
+  };
+  std::map<std::string, CachedToken> tokens_;
   Backoff crash_backoff_{std::chrono::seconds(10), std::chrono::seconds(300)};
   Backoff pull_backoff_{std::chrono::seconds(10), std::chrono::seconds(300)};
 };

@@ -230,8 +230,18 @@ VolumeSources PodSync::Sources() {
     return out;
   };
   Json pod = pod_;
-  s.token = [cl, pod](const std::string& audience, int64_t expiration) -> Result<std::string> {
+  Kubelet* k = k_;
+  s.token = [cl, pod, k](const std::string& audience, int64_t expiration) -> Result<std::string> {
     const Json& meta = pod["metadata"];
+    // Like the kubelet's token manager: a token is reused until 80% of its lifetime
+    // has passed (volumes are refreshed every sync; tokens need not be).
+    std::string cache_key = meta.value("uid", "") + "/" + audience + "/" + std::to_string(expiration);
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(k->mu_);
+      auto it = k->tokens_.find(cache_key);
+      if (it != k->tokens_.end() && now < it->second.refresh_at) return it->second.token;
+    }
     std::string sa = pod["spec"].value("serviceAccountName", "default");
     Json req = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"},
                 {"spec", {{"expirationSeconds", expiration},
@@ -240,7 +250,10 @@ VolumeSources PodSync::Sources() {
     if (!audience.empty()) req["spec"]["audiences"] = Json::array({audience});
     auto created = cl->CreateSubresource(kServiceAccounts, meta.value("namespace", ""), sa, "token", req);
     if (!created.ok()) return created.status();
-    return created->value("status", Json::object()).value("token", "");
+    std::string token = created->value("status", Json::object()).value("token", "");
+    std::lock_guard<std::mutex> lock(k->mu_);
+    k->tokens_[cache_key] = {token, now + std::chrono::seconds(expiration * 8 / 10)};
+    return token;
   };
   s.node_allocatable = k_->BuildNode()["status"]["allocatable"];
   s.claim_volume = [cl, ns](const std::string& claim) -> Result<Json> {
@@ -776,6 +789,9 @@ void PodSync::Cleanup() {
   std::lock_guard<std::mutex> lock(k_->mu_);
   k_->stopping_.erase(uid_);
   k_->written_status_.erase(uid_);
+  for (auto it = k_->tokens_.lower_bound(uid_ + "/"); it != k_->tokens_.end() && it->first.rfind(uid_ + "/", 0) == 0;) {
+    it = k_->tokens_.erase(it);
+  }
 }
 
 // ---- Kubelet's side of the sync ----------------------------------------------------
