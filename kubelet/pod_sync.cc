@@ -1,275 +1,31 @@
 // SyncPod: bring one pod's containers in line with its spec (upstream:
-// kubelet.go SyncPod / SyncTerminatingPod, kuberuntime_manager.go computePodActions
-// and startContainer).
+// kubelet.go SyncPod / SyncTerminatingPod, kuberuntime_manager.go computePodActions).
+#include "kubelet/pod_sync.h"
+
 #include <signal.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "client/resources.h"
-#include "apimachinery/resource/quantity.h"
-#include "kubelet/env.h"
-#include "kubelet/kubelet.h"
-#include "kubelet/pod_status.h"
-#include "kubelet/volumes.h"
+#include "kubelet/logs.h"
 #include "runtime/cgroups.h"
-#include "runtime/images/reference.h"
 #include "util/files.h"
-#include "util/strings.h"
 
 namespace kubes::kubelet {
 namespace {
 
-using client::kConfigMaps;
-using client::kPersistentVolumeClaims;
-using client::kPersistentVolumes;
 using client::kPods;
-using client::kSecrets;
-using client::kServiceAccounts;
-
-namespace fs = std::filesystem;
 using runtime::ContainerState;
 using runtime::ContainerStatus;
 
+namespace fs = std::filesystem;
 
 constexpr auto kResync = std::chrono::seconds(60);
 
-std::string Base64Decode(const std::string& in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=') break;
-    auto pos = chars.find(static_cast<char>(c));
-    if (pos == std::string::npos) continue;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
-// The last lines of a CRI log as plain text (FallbackToLogsOnError).
-std::string LogTail(const std::string& path, size_t max_lines, size_t max_bytes) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    // "<time> <stream> <P|F> <text>"
-    size_t p = 0;
-    for (int i = 0; i < 3 && p != std::string::npos; ++i) p = line.find(' ', p == 0 && i == 0 ? 0 : p + 1);
-    std::string text = p == std::string::npos ? "" : line.substr(p + 1);
-    bool partial = line.find(" P ") != std::string::npos && line.find(" P ") < p;
-    if (!lines.empty() && lines.back().size() && lines.back().back() == '\r') lines.back().pop_back();
-    lines.push_back(text + (partial ? "" : "\n"));
-    if (lines.size() > max_lines) lines.erase(lines.begin());
-  }
-  std::string out;
-  for (const auto& l : lines) out += l;
-  if (out.size() > max_bytes) out = out.substr(out.size() - max_bytes);
-  return out;
-}
-
-int SignalNumber(const std::string& name) {
-  static const std::map<std::string, int> names = {
-      {"SIGTERM", SIGTERM}, {"SIGQUIT", SIGQUIT}, {"SIGINT", SIGINT}, {"SIGKILL", SIGKILL},
-      {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}};
-  auto it = names.find(name);
-  if (it != names.end()) return it->second;
-  int n = std::atoi(name.c_str());
-  return n > 0 ? n : SIGTERM;
-}
-
-// uid/gid of a user name in the image's /etc/passwd (top layer first).
-bool LookupUser(const std::vector<std::string>& layers, const std::string& user, uint32_t* uid, uint32_t* gid) {
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    std::ifstream in(*it + "/etc/passwd");
-    if (!in) continue;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream ss(line);
-      std::string part;
-      while (std::getline(ss, part, ':')) f.push_back(part);
-      if (f.size() >= 4 && f[0] == user) {
-        *uid = static_cast<uint32_t>(std::stoul(f[2]));
-        *gid = static_cast<uint32_t>(std::stoul(f[3]));
-        return true;
-      }
-    }
-    return false;
-  }
-  return false;
-}
-
-// status.image: the spec's image as a full reference ("busybox" →
-// "docker.io/library/busybox:latest"), as containerd reports it.
-std::string NormalizedImage(const std::string& image) {
-  auto ref = runtime::images::ParseReference(image);
-  return ref.ok() ? ref->String() : image;
-}
-
-bool IsNumber(const std::string& s) { return !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit); }
-
-struct Instances {
-  std::vector<ContainerStatus> all;  // of one container name, oldest attempt first
-  const ContainerStatus* current() const { return all.empty() ? nullptr : &all.back(); }
-  const ContainerStatus* previous() const { return all.size() < 2 ? nullptr : &all[all.size() - 2]; }
-};
-
-bool Running(const ContainerStatus* s) {
-  return s && (s->state == ContainerState::kRunning || s->state == ContainerState::kCreated);
-}
-bool Exited(const ContainerStatus* s) {
-  return s && (s->state == ContainerState::kExited || s->state == ContainerState::kUnknown);
-}
-bool Succeeded(const ContainerStatus* s) {
-  return s && s->state == ContainerState::kExited && s->exit_code == 0 && s->start_error.empty();
-}
-
 }  // namespace
-
-// ---- the per-pod sync --------------------------------------------------------------
-
-// Everything one SyncPod run works with.
-class PodSync {
- public:
-  PodSync(Kubelet* k, Json pod) : k_(k), pod_(std::move(pod)) {
-    uid_ = pod_["metadata"].value("uid", "");
-    ns_ = pod_["metadata"].value("namespace", "");
-    name_ = pod_["metadata"].value("name", "");
-    now_ = k_->clock_.Now();
-    for (auto& c : k_->runtime_->List()) {
-      if (c.labels.pod_uid == uid_) by_name_[c.labels.container_name].all.push_back(std::move(c));
-    }
-    for (auto& [n, inst] : by_name_) {
-      std::sort(inst.all.begin(), inst.all.end(), [](const ContainerStatus& a, const ContainerStatus& b) {
-        return a.labels.attempt != b.labels.attempt ? a.labels.attempt < b.labels.attempt : a.created_at < b.created_at;
-      });
-    }
-  }
-
-  void Run();
-  void Terminate();  // the pod is being deleted
-  void Cleanup();    // remove every trace of the pod on the node
-
- private:
-  std::string Key(const std::string& container) const { return uid_ + "/" + container; }
-  std::string FieldPath(const Json& c, bool init) const {
-    return std::string(init ? "spec.initContainers{" : "spec.containers{") + c.value("name", "") + "}";
-  }
-  void Event(const Json& c, bool init, const std::string& type, const std::string& reason, const std::string& msg) {
-    k_->recorder_->Event(pod_, FieldPath(c, init), type, reason, msg);
-  }
-  bool SetUpSandbox();
-  bool SetUpVolumesOnce();
-  // Starts (or restarts) container `c`; on failure fills the record's waiting reason.
-  void StartContainer(const Json& c, bool init, ContainerRecord& rec);
-  // Decides about an exited container: restart now, wait out the back-off, or leave it.
-  void HandleExited(const Json& c, bool init, bool restart, ContainerRecord& rec);
-  Result<runtime::images::Image> EnsureImage(const Json& c, bool init, ContainerRecord& rec);
-  Result<runtime::ContainerConfig> MakeConfig(const Json& c, bool init, int attempt,
-                                              const runtime::images::Image& image);
-  ContainerRecord Record(const Json& c);
-  std::string TerminationMessage(const ContainerStatus& s, const Json& c);
-  void WriteStatus(const std::vector<ContainerRecord>& init, const std::vector<ContainerRecord>& app);
-  void RemoveOldInstances(const std::string& name);
-  void RequeueAt(TimePoint t) {
-    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - now_);
-    k_->EnqueueAfter(uid_, std::max(d, std::chrono::milliseconds(50)));
-  }
-  VolumeSources Sources();
-
-  Kubelet* k_;
-  Json pod_;
-  std::string uid_, ns_, name_;
-  TimePoint now_;
-  std::map<std::string, Instances> by_name_;
-  std::map<std::string, std::string> volumes_;
-  std::vector<std::string> pod_ips_;
-  bool sandbox_ready_ = false;
-  std::optional<TimePoint> requeue_;
-};
-
-VolumeSources PodSync::Sources() {
-  VolumeSources s;
-  client::Client* cl = k_->client_;
-  std::string ns = ns_;
-  s.objects.config_map = [cl, ns](const std::string& name) -> Result<std::map<std::string, std::string>> {
-    auto cm = cl->Get(kConfigMaps, ns, name);
-    if (!cm.ok()) {
-      if (cm.status().code() == Code::kNotFound) return NotFound("configmap \"" + name + "\" not found");
-      return cm.status();
-    }
-    std::map<std::string, std::string> out;
-    const Json data = cm->value("data", Json::object()), binary = cm->value("binaryData", Json::object());
-    for (const auto& [k, v] : data.items()) out[k] = v.is_string() ? v.get<std::string>() : "";
-    for (const auto& [k, v] : binary.items()) out[k] = v.is_string() ? Base64Decode(v) : "";
-    return out;
-  };
-  s.objects.secret = [cl, ns](const std::string& name) -> Result<std::map<std::string, std::string>> {
-    auto sec = cl->Get(kSecrets, ns, name);
-    if (!sec.ok()) {
-      if (sec.status().code() == Code::kNotFound) return NotFound("secret \"" + name + "\" not found");
-      return sec.status();
-    }
-    std::map<std::string, std::string> out;
-    const Json data = sec->value("data", Json::object()), text = sec->value("stringData", Json::object());
-    for (const auto& [k, v] : data.items()) out[k] = v.is_string() ? Base64Decode(v) : "";
-    for (const auto& [k, v] : text.items()) out[k] = v.is_string() ? v.get<std::string>() : "";
-    return out;
-  };
-  Json pod = pod_;
-  Kubelet* k = k_;
-  s.token = [cl, pod, k](const std::string& audience, int64_t expiration) -> Result<std::string> {
-    const Json& meta = pod["metadata"];
-    // Like the kubelet's token manager: a token is reused until 80% of its lifetime
-    // has passed (volumes are refreshed every sync; tokens need not be).
-    std::string cache_key = meta.value("uid", "") + "/" + audience + "/" + std::to_string(expiration);
-    auto now = std::chrono::steady_clock::now();
-    {
-      std::lock_guard<std::mutex> lock(k->mu_);
-      auto it = k->tokens_.find(cache_key);
-      if (it != k->tokens_.end() && now < it->second.refresh_at) return it->second.token;
-    }
-    std::string sa = pod["spec"].value("serviceAccountName", "default");
-    Json req = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"},
-                {"spec", {{"expirationSeconds", expiration},
-                          {"boundObjectRef", {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", meta.value("name", "")},
-                                              {"uid", meta.value("uid", "")}}}}}};
-    if (!audience.empty()) req["spec"]["audiences"] = Json::array({audience});
-    auto created = cl->CreateSubresource(kServiceAccounts, meta.value("namespace", ""), sa, "token", req);
-    if (!created.ok()) return created.status();
-    std::string token = created->value("status", Json::object()).value("token", "");
-    std::lock_guard<std::mutex> lock(k->mu_);
-    k->tokens_[cache_key] = {token, now + std::chrono::seconds(expiration * 8 / 10)};
-    return token;
-  };
-  s.node_allocatable = k_->BuildNode()["status"]["allocatable"];
-  s.claim_volume = [cl, ns](const std::string& claim) -> Result<Json> {
-    auto pvc = cl->Get(kPersistentVolumeClaims, ns, claim);
-    if (!pvc.ok()) {
-      if (pvc.status().code() == Code::kNotFound) return NotFound("persistentvolumeclaim \"" + claim + "\" not found");
-      return pvc.status();
-    }
-    std::string volume = (*pvc)["spec"].value("volumeName", "");
-    if (volume.empty() || pvc->value("status", Json::object()).value("phase", "") != "Bound") {
-      return Status(Code::kServiceUnavailable, "persistentvolumeclaim \"" + claim + "\" is not bound");
-    }
-    return cl->Get(kPersistentVolumes, "", volume);
-  };
-  return s;
-}
 
 bool PodSync::SetUpVolumesOnce() {
   auto vols = SetUpVolumes(pod_, k_->PodDir(pod_), Sources());
@@ -318,176 +74,6 @@ bool PodSync::SetUpSandbox() {
   }
   sandbox_ready_ = true;
   return true;
-}
-
-Result<runtime::images::Image> PodSync::EnsureImage(const Json& c, bool init, ContainerRecord& rec) {
-  std::string image = c.value("image", "");
-  std::string policy = c.value("imagePullPolicy", "");
-  if (policy.empty()) {
-    bool latest = image.find('@') == std::string::npos &&
-                  (image.rfind(':') == std::string::npos || image.rfind(':') < image.rfind('/') ||
-                   image.substr(image.rfind(':') + 1) == "latest");
-    policy = latest ? "Always" : "IfNotPresent";
-  }
-  auto present = k_->images_->Get(image);
-  if (present.ok() && policy != "Always") {
-    Event(c, init, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine");
-    return present;
-  }
-  if (policy == "Never") {
-    std::string msg = "Container image \"" + image + "\" is not present with pull policy of Never";
-    Event(c, init, "Warning", "ErrImageNeverPull", msg);
-    rec.waiting_reason = "ErrImageNeverPull";
-    rec.waiting_message = msg;
-    return NotFound(msg);
-  }
-  std::string key = "pull/" + uid_ + "/" + image;
-  if (k_->pull_backoff_.InBackoffSince(key, now_ - std::chrono::milliseconds(1), now_)) {
-    Event(c, init, "Normal", "BackOff", "Back-off pulling image \"" + image + "\"");
-    Event(c, init, "Warning", "Failed", "Error: ImagePullBackOff");
-    rec.waiting_reason = "ImagePullBackOff";
-    rec.waiting_message = "Back-off pulling image \"" + image + "\"";
-    RequeueAt(now_ + k_->pull_backoff_.Get(key));
-    return Status(Code::kServiceUnavailable, rec.waiting_message);
-  }
-  Event(c, init, "Normal", "Pulling", "Pulling image \"" + image + "\"");
-  runtime::images::PullOptions opts;
-  opts.registries = k_->registries_.get();
-  for (const auto& ref : pod_["spec"].value("imagePullSecrets", Json::array())) {
-    auto secret = k_->client_->Get(kSecrets, ns_, ref.value("name", ""));
-    if (!secret.ok()) continue;
-    std::string config = Base64Decode(secret->value("data", Json::object()).value(".dockerconfigjson", ""));
-    auto creds = runtime::images::ParseDockerConfigJson(config);
-    if (creds.ok()) opts.credentials.insert(opts.credentials.end(), creds->begin(), creds->end());
-  }
-  auto start = std::chrono::steady_clock::now();
-  auto pulled = k_->images_->Pull(image, opts);
-  if (!pulled.ok()) {
-    std::string msg = "Failed to pull image \"" + image + "\": " + pulled.status().message();
-    Event(c, init, "Warning", "Failed", msg);
-    Event(c, init, "Warning", "Failed", "Error: ErrImagePull");
-    k_->pull_backoff_.Next(key, k_->clock_.Now());
-    rec.waiting_reason = "ErrImagePull";
-    rec.waiting_message = msg;
-    RequeueAt(k_->clock_.Now() + k_->pull_backoff_.Get(key));
-    return pulled.status();
-  }
-  k_->pull_backoff_.Reset(key);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char took[64];
-  std::snprintf(took, sizeof took, "%.3fs", secs);
-  Event(c, init, "Normal", "Pulled",
-        "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
-            " including waiting). Image size: " + std::to_string(pulled->size) + " bytes.");
-  return pulled;
-}
-
-Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, int attempt,
-                                                     const runtime::images::Image& image) {
-  const Json& spec = pod_["spec"];
-  runtime::ContainerConfig cfg;
-  cfg.id = runtime::NewContainerID();
-  std::string cname = c.value("name", "");
-  cfg.labels = {uid_, ns_, name_, cname, init ? "init" : "regular", attempt, c.value("image", ""),
-                image.repo_digests.empty() ? image.id : image.repo_digests[0], image.id, "",
-                c.value("terminationMessagePath", "/dev/termination-log"),
-                c.value("terminationMessagePolicy", "File")};
-  auto env = BuildEnvironment(pod_, c, image.config.env, Sources().objects, k_->BuildNode()["status"]["allocatable"]);
-  if (!env.ok()) return env.status();
-  cfg.env = *env;
-  if (std::none_of(cfg.env.begin(), cfg.env.end(), [](const std::string& e) { return e.rfind("HOSTNAME=", 0) == 0; })) {
-    cfg.env.push_back("HOSTNAME=" + spec.value("hostname", name_));
-  }
-  auto argv = BuildCommand(c, image.config.entrypoint, image.config.cmd, cfg.env);
-  if (!argv.ok()) return argv.status();
-  cfg.args = *argv;
-  cfg.working_dir = c.value("workingDir", image.config.working_dir.empty() ? "/" : image.config.working_dir);
-  cfg.tty = c.value("tty", false);
-  cfg.stdin = c.value("stdin", false);
-  cfg.stdin_once = c.value("stdinOnce", false);
-  cfg.layers = image.layer_dirs;
-  cfg.hostname = spec.value("hostname", name_).substr(0, 63);
-  if (!spec.value("hostNetwork", false)) cfg.netns_path = k_->network_->NetnsPath(uid_);
-  else cfg.hostname = "";
-  cfg.cgroup_parent = k_->PodCgroup(uid_);
-  cfg.log_path = k_->PodLogDir(pod_) + "/" + cname + "/" + std::to_string(attempt) + ".log";
-  if (!image.config.stop_signal.empty()) cfg.stop_signal = SignalNumber(image.config.stop_signal);
-
-  // User: the image's, then the pod's securityContext, then the container's.
-  std::string user = image.config.user;
-  std::string user_name = user.substr(0, user.find(':'));
-  if (IsNumber(user_name)) cfg.uid = static_cast<uint32_t>(std::stoul(user_name));
-  else if (!user_name.empty() && !LookupUser(image.layer_dirs, user_name, &cfg.uid, &cfg.gid)) {
-    return Invalid("unable to find user " + user_name + ": no matching entries in passwd file");
-  }
-  if (user.find(':') != std::string::npos && IsNumber(user.substr(user.find(':') + 1))) {
-    cfg.gid = static_cast<uint32_t>(std::stoul(user.substr(user.find(':') + 1)));
-  }
-  Json psc = spec.value("securityContext", Json::object());
-  Json csc = c.value("securityContext", Json::object());
-  auto pick = [&](const char* field) -> Json {
-    if (csc.contains(field)) return csc[field];
-    if (psc.contains(field)) return psc[field];
-    return Json();
-  };
-  if (pick("runAsUser").is_number()) cfg.uid = pick("runAsUser").get<uint32_t>();
-  if (pick("runAsGroup").is_number()) cfg.gid = pick("runAsGroup").get<uint32_t>();
-  if (pick("runAsNonRoot").is_boolean() && pick("runAsNonRoot").get<bool>() && cfg.uid == 0) {
-    return Invalid("container has runAsNonRoot and image will run as root (pod: \"" + name_ + "_" + ns_ + "(" +
-                   uid_ + ")\", container: " + cname + ")");
-  }
-  for (const auto& g : psc.value("supplementalGroups", Json::array())) cfg.additional_gids.push_back(g.get<uint32_t>());
-  if (psc.contains("fsGroup")) cfg.additional_gids.push_back(psc["fsGroup"].get<uint32_t>());
-  cfg.privileged = csc.value("privileged", false);
-  cfg.read_only_root = csc.value("readOnlyRootFilesystem", false);
-  if (csc.contains("allowPrivilegeEscalation")) cfg.allow_privilege_escalation = csc["allowPrivilegeEscalation"].get<bool>();
-  for (const auto& cap : csc.value("capabilities", Json::object()).value("add", Json::array())) {
-    cfg.add_capabilities.push_back(cap.get<std::string>());
-  }
-  for (const auto& cap : csc.value("capabilities", Json::object()).value("drop", Json::array())) {
-    cfg.drop_capabilities.push_back(cap.get<std::string>());
-  }
-
-  // Resources → cgroup settings, and the OOM score by QoS class (upstream policy.go).
-  const Json& res = c.value("resources", Json::object());
-  const Json& limits = res.value("limits", Json::object());
-  const Json& requests = res.value("requests", Json::object());
-  cfg.resources.memory_limit_bytes = resource::ValueOf(limits.value("memory", ""));
-  int64_t cpu_request = resource::MilliValueOf(requests.value("cpu", limits.value("cpu", "")));
-  cfg.resources.cpu_shares = std::max<int64_t>(2, cpu_request * 1024 / 1000);
-  int64_t cpu_limit = resource::MilliValueOf(limits.value("cpu", ""));
-  if (cpu_limit > 0) cfg.resources.cpu_quota_us = std::max<int64_t>(1000, cpu_limit * 100000 / 1000);
-  std::string qos = pod_.value("status", Json::object()).value("qosClass", "BestEffort");
-  if (qos == "Guaranteed") {
-    cfg.oom_score_adj = -997;
-  } else if (qos == "BestEffort") {
-    cfg.oom_score_adj = 1000;
-  } else {
-    int64_t mem_request = resource::ValueOf(requests.value("memory", ""));
-    int64_t capacity = resource::ValueOf(k_->BuildNode()["status"]["capacity"].value("memory", "1Gi"));
-    int64_t adj = capacity > 0 ? 1000 - (1000 * mem_request) / capacity : 999;
-    cfg.oom_score_adj = static_cast<int>(std::clamp<int64_t>(adj, 2, 999));
-  }
-
-  // Mounts: volumes, then the files the kubelet manages for every container.
-  auto mounts = ContainerMounts(pod_, c, volumes_);
-  if (!mounts.ok()) return mounts.status();
-  cfg.mounts = *mounts;
-  std::string pod_dir = k_->PodDir(pod_);
-  auto has_mount = [&](const std::string& dest) {
-    return std::any_of(cfg.mounts.begin(), cfg.mounts.end(), [&](const runtime::Mount& m) { return m.destination == dest; });
-  };
-  if (!has_mount("/etc/hosts")) cfg.mounts.push_back({"/etc/hosts", pod_dir + "/etc-hosts", "bind", {"rbind", "rw"}});
-  if (!has_mount("/etc/hostname")) cfg.mounts.push_back({"/etc/hostname", pod_dir + "/etc-hostname", "bind", {"rbind", "rw"}});
-  if (!has_mount("/etc/resolv.conf")) cfg.mounts.push_back({"/etc/resolv.conf", pod_dir + "/resolv.conf", "bind", {"rbind", "rw"}});
-  std::string term_dir = pod_dir + "/containers/" + cname;
-  std::error_code ec;
-  fs::create_directories(term_dir, ec);
-  std::string term_file = term_dir + "/" + cfg.id;
-  std::ofstream(term_file).close();
-  chmod(term_file.c_str(), 0666);
-  cfg.mounts.push_back({cfg.labels.termination_message_path, term_file, "bind", {"rbind", "rw"}});
-  return cfg;
 }
 
 void PodSync::RemoveOldInstances(const std::string& name) {
@@ -560,7 +146,10 @@ void PodSync::HandleExited(const Json& c, bool init, bool restart, ContainerReco
 std::string PodSync::TerminationMessage(const ContainerStatus& s, const Json& c) {
   std::string msg = ReadFilePrefix(k_->PodDir(pod_) + "/containers/" + s.labels.container_name + "/" + s.id, 4096);
   if (msg.empty() && s.exit_code != 0 && c.value("terminationMessagePolicy", "File") == "FallbackToLogsOnError") {
-    msg = LogTail(s.log_path, 80, 2048);
+    LogOptions tail;
+    tail.tail_lines = 80;  // upstream: the last 80 lines, at most 2048 bytes
+    msg = ReadLog(s.log_path, tail, nullptr);
+    if (msg.size() > 2048) msg = msg.substr(msg.size() - 2048);
   }
   return msg;
 }
@@ -738,7 +327,6 @@ void PodSync::Terminate() {
     }
     if (signalled == TimePoint{}) {
       int sig = SIGTERM;
-      std::ifstream in(std::string());
       Json c;
       for (const char* list : {"containers", "initContainers"}) {
         for (const auto& s : pod_["spec"].value(list, Json::array())) {
@@ -812,99 +400,6 @@ void Kubelet::SyncPod(const std::string& uid) {
   }
   sync.Run();
   EnqueueAfter(uid, std::chrono::duration_cast<std::chrono::milliseconds>(kResync));
-}
-
-void Kubelet::Worker(const std::atomic<bool>& stop) {
-  while (auto key = queue_.Get()) {
-    try {
-      SyncPod(*key);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "kubelet: sync of pod %s failed: %s\n", key->c_str(), e.what());
-      queue_.AddAfter(*key, std::chrono::seconds(1));
-    }
-    queue_.Done(*key);
-    if (stop) break;
-  }
-}
-
-void Kubelet::Housekeeping() {
-  if (!pods_.HasSynced()) return;
-  std::set<std::string> known;
-  for (const auto& p : pods_.List()) known.insert(p["metadata"].value("uid", ""));
-  std::set<std::string> orphans;
-  for (const auto& c : runtime_->List()) {
-    if (!known.count(c.labels.pod_uid)) orphans.insert(c.labels.pod_uid);
-  }
-  for (const auto& s : network_->Sandboxes()) {
-    if (!known.count(s)) orphans.insert(s);
-  }
-  for (const auto& child : runtime::ListCgroupChildren("/kubes-" + options_.instance)) {
-    if (child.rfind("pod", 0) == 0 && !known.count(child.substr(3))) orphans.insert(child.substr(3));
-  }
-  for (const auto& uid : orphans) Enqueue(uid);
-  RemoveReleasedLocalVolumes();
-}
-
-// Deleted local-path volumes of this node: remove their directory, then the finalizer
-// that held the PersistentVolume (what local-path-provisioner's helper pod does).
-void Kubelet::RemoveReleasedLocalVolumes() {
-  auto list = client_->List(kPersistentVolumes, "");
-  if (!list.ok()) return;
-  for (const auto& pv : (*list)["items"]) {
-    const Json& meta = pv["metadata"];
-    if (!meta.contains("deletionTimestamp")) continue;
-    Json finalizers = meta.value("finalizers", Json::array());
-    auto it = std::find(finalizers.begin(), finalizers.end(), "kubes.io/local-path");
-    if (it == finalizers.end()) continue;
-    std::string node;
-    for (const auto& term : pv["spec"].value("nodeAffinity", Json::object()).value("required", Json::object())
-                                .value("nodeSelectorTerms", Json::array())) {
-      for (const auto& e : term.value("matchExpressions", Json::array())) {
-        if (e.value("key", "") == "kubernetes.io/hostname" && !e.value("values", Json::array()).empty()) {
-          node = e["values"][0].get<std::string>();
-        }
-      }
-    }
-    if (node != options_.node_name) continue;
-    std::string path = pv["spec"].value("hostPath", Json::object()).value("path", "");
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-    if (ec) continue;
-    finalizers.erase(it);
-    Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", meta.value("resourceVersion", "")}}}};
-    (void)client_->Patch(kPersistentVolumes, "", meta.value("name", ""), "application/merge-patch+json", patch);
-  }
-}
-
-void Kubelet::WatchExits(const std::atomic<bool>& stop) {
-  // conmon writes <exit dir>/<container id> when a container exits: that is the
-  // kubelet's PLEG here (upstream relists the runtime every second).
-  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (fd < 0) return;
-  inotify_add_watch(fd, runtime_->exit_dir().c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
-  auto last_housekeeping = std::chrono::steady_clock::now();
-  while (!stop) {
-    pollfd p{fd, POLLIN, 0};
-    poll(&p, 1, 200);
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) {
-      for (char* ptr = buf; ptr < buf + n;) {
-        auto* ev = reinterpret_cast<inotify_event*>(ptr);
-        if (ev->len > 0) {
-          auto st = runtime_->Inspect(ev->name);
-          if (st.ok()) Enqueue(st->labels.pod_uid);
-        }
-        ptr += sizeof(inotify_event) + ev->len;
-      }
-    }
-    if (std::chrono::steady_clock::now() - last_housekeeping > std::chrono::seconds(10)) {
-      Housekeeping();
-      RotateLogs();
-      last_housekeeping = std::chrono::steady_clock::now();
-    }
-  }
-  close(fd);
 }
 
 }  // namespace kubes::kubelet

@@ -76,7 +76,7 @@ Result<std::unique_ptr<PodNetwork>> PodNetwork::Open(NetworkOptions options) {
   return n;
 }
 
-std::string PodNetwork::NetworkConfig(bool) const {
+std::string PodNetwork::NetworkConfig() const {
   Json ranges = Json::array();
   Json routes = Json::array();
   for (const auto& cidr : options_.pod_cidrs) {
@@ -143,7 +143,7 @@ Result<std::vector<std::string>> PodNetwork::SetUp(const std::string& sandbox, c
   }
   std::string cache_path = options_.state_dir + "/results/" + sandbox + ".json";
   std::ofstream(cache_path) << cache.dump();
-  auto added = RunPlugin("bridge", "ADD", sandbox, pod, "eth0", NetworkConfig(false));
+  auto added = RunPlugin("bridge", "ADD", sandbox, pod, "eth0", NetworkConfig());
   if (!added.ok()) return fail(added.status());
   Json result = Json::parse(*added, nullptr, false);
   if (!result.is_object()) return fail(Internal("the bridge plugin returned no result"));
@@ -184,7 +184,7 @@ Status PodNetwork::TearDown(const std::string& sandbox, const PodRef& pod) {
       if (!r.ok()) first = r.status();
     }
     // DEL releases the host-local lease even when the namespace is already gone.
-    auto r = RunPlugin("bridge", "DEL", sandbox, pod, "eth0", NetworkConfig(false));
+    auto r = RunPlugin("bridge", "DEL", sandbox, pod, "eth0", NetworkConfig());
     if (!r.ok() && first.ok()) first = r.status();
   }
   if (have_ns) {

@@ -68,7 +68,7 @@ class PodNetwork {
 
  private:
   explicit PodNetwork(NetworkOptions o) : options_(std::move(o)) {}
-  std::string NetworkConfig(bool with_ports) const;
+  std::string NetworkConfig() const;
   Result<std::string> RunPlugin(const std::string& type, const std::string& command, const std::string& sandbox,
                                 const PodRef& pod, const std::string& ifname, const std::string& config) const;
 

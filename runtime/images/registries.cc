@@ -1,5 +1,7 @@
 #include "runtime/images/registries.h"
 
+#include "pki/base64.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <arpa/inet.h>
@@ -324,23 +326,6 @@ Result<std::string> Base64Decode(std::string_view in) {
   return out;
 }
 
-std::string Base64Encode(std::string_view in) {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+std::string Base64Encode(std::string_view in) { return pki::Base64Encode(in); }
 
 }  // namespace kubes::runtime::images

@@ -94,7 +94,8 @@ Result<std::vector<Credential>> ParseDockerConfigJson(const std::string& text);
 // Where to pull ref from, in the order to try them.
 Result<std::vector<Endpoint>> ResolveEndpoints(const Reference& ref, const PullOptions& opts);
 
-// Base64 (standard alphabet, padding optional). Invalid on other characters.
+// Base64 (standard alphabet, padding optional — docker config files are lenient; for the
+// strict form see pki/base64.h). Invalid on other characters. Encoding is pki's.
 Result<std::string> Base64Decode(std::string_view in);
 std::string Base64Encode(std::string_view in);
 

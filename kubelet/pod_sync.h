@@ -1,0 +1,107 @@
+// PodSync — one run of SyncPod for one pod: what the kubelet knows of the pod's
+// containers, and the steps that bring them in line with the spec. Internal to
+// kubelet/: pod_sync.cc holds the decisions (sandbox, init containers, restarts,
+// termination, status), container_start.cc what starting one container takes (image,
+// runtime config, the sources volumes and env read from).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kubelet/kubelet.h"
+#include "kubelet/pod_status.h"
+#include "kubelet/volumes.h"
+#include "runtime/runtime.h"
+
+namespace kubes::kubelet {
+
+// The runtime's instances of one container of a pod.
+struct Instances {
+  std::vector<runtime::ContainerStatus> all;  // of one container name, oldest attempt first
+  const runtime::ContainerStatus* current() const { return all.empty() ? nullptr : &all.back(); }
+  const runtime::ContainerStatus* previous() const { return all.size() < 2 ? nullptr : &all[all.size() - 2]; }
+};
+
+inline bool Running(const runtime::ContainerStatus* s) {
+  return s && (s->state == runtime::ContainerState::kRunning || s->state == runtime::ContainerState::kCreated);
+}
+inline bool Exited(const runtime::ContainerStatus* s) {
+  return s && (s->state == runtime::ContainerState::kExited || s->state == runtime::ContainerState::kUnknown);
+}
+inline bool Succeeded(const runtime::ContainerStatus* s) {
+  return s && s->state == runtime::ContainerState::kExited && s->exit_code == 0 && s->start_error.empty();
+}
+
+// status.image: the spec's image as a full reference ("busybox" →
+// "docker.io/library/busybox:latest"), as containerd reports it.
+std::string NormalizedImage(const std::string& image);
+
+// "SIGQUIT" or "3" → the signal number (SIGTERM for anything unknown).
+int SignalNumber(const std::string& name);
+
+// Everything one SyncPod run works with.
+class PodSync {
+ public:
+  PodSync(Kubelet* k, Json pod) : k_(k), pod_(std::move(pod)) {
+    uid_ = pod_["metadata"].value("uid", "");
+    ns_ = pod_["metadata"].value("namespace", "");
+    name_ = pod_["metadata"].value("name", "");
+    now_ = k_->clock_.Now();
+    for (auto& c : k_->runtime_->List()) {
+      if (c.labels.pod_uid == uid_) by_name_[c.labels.container_name].all.push_back(std::move(c));
+    }
+    for (auto& [n, inst] : by_name_) {
+      std::sort(inst.all.begin(), inst.all.end(), [](const runtime::ContainerStatus& a, const runtime::ContainerStatus& b) {
+        return a.labels.attempt != b.labels.attempt ? a.labels.attempt < b.labels.attempt : a.created_at < b.created_at;
+      });
+    }
+  }
+
+  void Run();
+  void Terminate();  // the pod is being deleted
+  void Cleanup();    // remove every trace of the pod on the node
+
+ private:
+  std::string Key(const std::string& container) const { return uid_ + "/" + container; }
+  std::string FieldPath(const Json& c, bool init) const {
+    return std::string(init ? "spec.initContainers{" : "spec.containers{") + c.value("name", "") + "}";
+  }
+  void Event(const Json& c, bool init, const std::string& type, const std::string& reason, const std::string& msg) {
+    k_->recorder_->Event(pod_, FieldPath(c, init), type, reason, msg);
+  }
+  bool SetUpSandbox();
+  bool SetUpVolumesOnce();
+  // Starts (or restarts) container `c`; on failure fills the record's waiting reason.
+  void StartContainer(const Json& c, bool init, ContainerRecord& rec);
+  // Decides about an exited container: restart now, wait out the back-off, or leave it.
+  void HandleExited(const Json& c, bool init, bool restart, ContainerRecord& rec);
+  Result<runtime::images::Image> EnsureImage(const Json& c, bool init, ContainerRecord& rec);
+  Result<runtime::ContainerConfig> MakeConfig(const Json& c, bool init, int attempt,
+                                              const runtime::images::Image& image);
+  ContainerRecord Record(const Json& c);
+  std::string TerminationMessage(const runtime::ContainerStatus& s, const Json& c);
+  void WriteStatus(const std::vector<ContainerRecord>& init, const std::vector<ContainerRecord>& app);
+  void RemoveOldInstances(const std::string& name);
+  void RequeueAt(TimePoint t) {
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - now_);
+    k_->EnqueueAfter(uid_, std::max(d, std::chrono::milliseconds(50)));
+  }
+  VolumeSources Sources();
+  const Json& NodeStatus() {
+    if (node_status_.is_null()) node_status_ = k_->BuildNode()["status"];
+    return node_status_;
+  }
+
+  Kubelet* k_;
+  Json pod_;
+  std::string uid_, ns_, name_;
+  TimePoint now_;
+  std::map<std::string, Instances> by_name_;
+  std::map<std::string, std::string> volumes_;
+  std::vector<std::string> pod_ips_;
+  bool sandbox_ready_ = false;
+  Json node_status_;  // the node's status (capacity, allocatable), built once per sync
+};
+
+}  // namespace kubes::kubelet
