@@ -16,6 +16,8 @@ inline const Resource kEvents{"", "v1", "events", true, "Event"};
 inline const Resource kPersistentVolumes{"", "v1", "persistentvolumes", false, "PersistentVolume"};
 inline const Resource kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"};
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+inline const Resource kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+inline const Resource kDeployments{"apps", "v1", "deployments", true, "Deployment"};
 inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"};
 
 }  // namespace kubes::client

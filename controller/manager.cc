@@ -1,6 +1,9 @@
 #include "controller/manager.h"
 
+#include "client/resources.h"
+#include "controller/deployment/deployment_controller.h"
 #include "controller/garbagecollector/garbagecollector.h"
+#include "controller/replicaset/replica_set.h"
 #include "controller/localpath/local_path_controller.h"
 #include "controller/namespace/namespace_controller.h"
 #include "controller/nodeipam/nodeipam_controller.h"
@@ -44,6 +47,25 @@ void ControllerManager::Start() {
   threads_.emplace_back([this, pv_client] { LocalPathController(pv_client, options_.local_storage_path).Run(stop_); });
   client::Client* ipam_client = client_for("node-ipam-controller");
   threads_.emplace_back([this, ipam_client] { NodeIPAMController(ipam_client, options_.cluster_cidrs, options_.node_cidr_mask_size).Run(stop_); });
+
+  // The workload controllers share their informers.
+  client::Client* workload_informers = client_for("workload-informers");
+  auto informer = [&](const client::Resource& r) {
+    workload_informers_.push_back(std::make_unique<client::Informer>(workload_informers, r));
+    return workload_informers_.back().get();
+  };
+  client::Informer* pods = informer(client::kPods);
+  client::Informer* replicasets = informer(client::kReplicaSets);
+  client::Informer* deployments = informer(client::kDeployments);
+  replicaset_ = std::make_unique<ReplicaSetController>(client_for("replicaset-controller"), *pods, *replicasets);
+  deployment_ = std::make_unique<DeploymentController>(client_for("deployment-controller"), *deployments,
+                                                       *replicasets, *pods);
+  for (auto& inf : workload_informers_) {
+    client::Informer* raw = inf.get();
+    threads_.emplace_back([this, raw] { raw->Run(stop_); });
+  }
+  threads_.emplace_back([this] { replicaset_->Run(stop_); });
+  threads_.emplace_back([this] { deployment_->Run(stop_); });
 }
 
 void ControllerManager::Stop() {

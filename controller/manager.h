@@ -12,8 +12,12 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/informer.h"
 
 namespace kubes::controller {
+
+class DeploymentController;
+class ReplicaSetController;
 
 // Settings of kube-controller-manager that kubes exposes as `kubes server` flags.
 struct ControllerOptions {
@@ -38,6 +42,9 @@ class ControllerManager {
   ControllerOptions options_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
+  std::vector<std::unique_ptr<client::Informer>> workload_informers_;
+  std::unique_ptr<ReplicaSetController> replicaset_;
+  std::unique_ptr<DeploymentController> deployment_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
 };

@@ -200,6 +200,14 @@ class Stream:
             if predicate(line):
                 return line
 
+    def drain(self):
+        """Every stdout line received so far (also those wait_line already returned)."""
+        while True:
+            try:
+                self.lines.append(self._queue.get_nowait())
+            except queue.Empty:
+                return list(self.lines)
+
     @property
     def stderr(self):
         return "".join(self._stderr)

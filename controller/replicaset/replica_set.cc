@@ -1,0 +1,210 @@
+#include "controller/replicaset/replica_set.h"
+
+#include <algorithm>
+
+#include "client/resources.h"
+#include "controller/worker.h"
+
+namespace kubes::controller {
+namespace {
+
+using client::kPods;
+using client::kReplicaSets;
+
+std::string KeyOf(const Json& obj) { return client::Informer::KeyOf(obj); }
+
+// The "ns/name" of the ReplicaSet controlling obj, or "".
+std::string OwnerKey(const Json& obj) {
+  auto ref = GetControllerOf(obj);
+  if (!ref || ref->value("kind", "") != "ReplicaSet" || ref->value("apiVersion", "").rfind("apps/", 0) != 0) return "";
+  return NamespaceOf(obj) + "/" + ref->value("name", "");
+}
+
+int SpecReplicas(const Json& rs) {
+  const Json& spec = rs.value("spec", Json::object());
+  auto r = spec.find("replicas");
+  return r != spec.end() && r->is_number_integer() ? r->get<int>() : 1;
+}
+
+}  // namespace
+
+ReplicaSetController::ReplicaSetController(client::Client* c, client::Informer& pods, client::Informer& replicasets,
+                                           const Clock& clock)
+    : client_(c),
+      pods_(pods),
+      replicasets_(replicasets),
+      clock_(clock),
+      expectations_(clock),
+      recorder_(c, "replicaset-controller", "", clock) {
+  auto enqueue = [this](const Json& rs) { queue_.Add(KeyOf(rs)); };
+  replicasets_.AddHandlers({.on_add = enqueue,
+                            .on_update = [enqueue](const Json&, const Json& rs) { enqueue(rs); },
+                            .on_delete = [this](const Json& rs) { expectations_.Delete(KeyOf(rs)); }});
+  pods_.AddHandlers({.on_add = [this](const Json& p) { OnPod(p, PodEvent::kAdded); },
+                     .on_update =
+                         [this](const Json& old_pod, const Json& p) {
+                           // A pod that changed owner or labels may concern its old owner too.
+                           std::string old_owner = OwnerKey(old_pod);
+                           if (!old_owner.empty() && old_owner != OwnerKey(p)) queue_.Add(old_owner);
+                           if (LabelsOf(old_pod) != LabelsOf(p) && OwnerKey(p).empty()) EnqueueOwnersOrMatches(p);
+                           OnPod(p, PodEvent::kUpdated);
+                         },
+                     .on_delete = [this](const Json& p) { OnPod(p, PodEvent::kDeleted); }});
+}
+
+void ReplicaSetController::OnPod(const Json& pod, PodEvent event) {
+  std::string owner = OwnerKey(pod);
+  if (owner.empty()) {
+    if (event != PodEvent::kDeleted && !IsBeingDeleted(pod)) EnqueueOwnersOrMatches(pod);
+    return;
+  }
+  if (event == PodEvent::kDeleted || IsBeingDeleted(pod)) expectations_.DeletionObserved(owner, UidOf(pod));
+  else if (event == PodEvent::kAdded) expectations_.CreationObserved(owner);
+  queue_.Add(owner);
+}
+
+// An orphan pod: every ReplicaSet of its namespace whose selector matches may adopt it.
+void ReplicaSetController::EnqueueOwnersOrMatches(const Json& pod) {
+  std::string ns = NamespaceOf(pod);
+  labels::Labels pod_labels = LabelsOf(pod);
+  for (const Json& rs : replicasets_.List()) {
+    if (NamespaceOf(rs) != ns) continue;
+    auto sel = labels::SelectorFromLabelSelector(rs.value("spec", Json::object()).value("selector", Json()));
+    if (sel.ok() && !sel->Empty() && sel->Matches(pod_labels)) queue_.Add(KeyOf(rs));
+  }
+}
+
+void ReplicaSetController::Run(const std::atomic<bool>& stop) {
+  RunWorker(queue_, stop, std::chrono::milliseconds(200), [this](const std::string& key) { return SyncReplicaSet(key); });
+}
+
+Status ReplicaSetController::SyncReplicaSet(const std::string& key) {
+  Json rs;
+  if (!replicasets_.Get(key, &rs)) {
+    expectations_.Delete(key);
+    return Status::OK();
+  }
+  auto selector = labels::SelectorFromLabelSelector(rs["spec"].value("selector", Json()));
+  if (!selector.ok()) {
+    recorder_.Event(rs, "Warning", "InvalidSelector", selector.status().message());
+    return Status::OK();
+  }
+  if (selector->Empty()) return Status::OK();  // validation forbids it; never take every pod
+
+  std::string ns = NamespaceOf(rs);
+  std::vector<Json> candidates;
+  for (Json& p : pods_.List()) {
+    if (NamespaceOf(p) == ns && IsPodActive(p)) candidates.push_back(std::move(p));
+  }
+  auto claimed = ClaimObjects(client_, kPods, rs, *selector, candidates);
+  if (!claimed.ok()) return claimed.status();
+
+  Status manage_error = Status::OK();
+  if (expectations_.Satisfied(key) && !IsBeingDeleted(rs)) manage_error = ManageReplicas(key, rs, *claimed);
+  Status s = UpdateStatus(rs, *claimed, manage_error);
+  if (!s.ok()) return s;
+  return manage_error;
+}
+
+Status ReplicaSetController::ManageReplicas(const std::string& key, const Json& rs, std::vector<Json>& active) {
+  int diff = static_cast<int>(active.size()) - SpecReplicas(rs);
+  if (diff < 0) {
+    int want = std::min(-diff, kBurstReplicas);
+    expectations_.ExpectCreations(key, want);
+    Json pod = PodFromTemplate(rs["spec"].value("template", Json::object()), rs);
+    // Slow start: batches of 1, 2, 4, …; the first failure skips the rest.
+    int created = 0;
+    for (int batch = 1; created < want; batch *= 2) {
+      int n = std::min(batch, want - created);
+      for (int i = 0; i < n; ++i) {
+        auto made = client_->Create(kPods, NamespaceOf(rs), pod);
+        if (!made.ok()) {
+          expectations_.LowerCreations(key, want - created);
+          recorder_.Event(rs, "Warning", "FailedCreate", "Error creating: " + made.status().message());
+          return made.status();
+        }
+        ++created;
+        recorder_.Event(rs, "Normal", "SuccessfulCreate", "Created pod: " + NameOf(*made));
+      }
+    }
+    return Status::OK();
+  }
+  if (diff > 0) {
+    int n = std::min(diff, kBurstReplicas);
+    SortPodsForDeletion(active, clock_.Now());
+    std::vector<std::string> uids;
+    for (int i = 0; i < n; ++i) uids.push_back(UidOf(active[i]));
+    expectations_.ExpectDeletions(key, uids);
+    for (int i = 0; i < n; ++i) {
+      const Json& pod = active[i];
+      Status s = client_->Delete(kPods, NamespaceOf(pod), NameOf(pod));
+      if (s.code() == Code::kNotFound) {
+        expectations_.DeletionObserved(key, UidOf(pod));
+        continue;
+      }
+      if (!s.ok()) {
+        expectations_.DeletionObserved(key, UidOf(pod));
+        recorder_.Event(rs, "Warning", "FailedDelete", "Error deleting: " + s.message());
+        return s;
+      }
+      recorder_.Event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + NameOf(pod));
+    }
+  }
+  return Status::OK();
+}
+
+Status ReplicaSetController::UpdateStatus(const Json& rs, const std::vector<Json>& pods, const Status& manage_error) {
+  const Json& spec = rs["spec"];
+  int min_ready = spec.value("minReadySeconds", 0);
+  labels::Labels template_labels = LabelsOf(spec.value("template", Json::object()));
+  TimePoint now = clock_.Now();
+  int fully_labeled = 0, ready = 0, available = 0;
+  std::optional<TimePoint> next_available;  // when a ready pod becomes available
+  for (const Json& p : pods) {
+    labels::Labels l = LabelsOf(p);
+    bool all = std::all_of(template_labels.begin(), template_labels.end(), [&](const auto& kv) {
+      auto it = l.find(kv.first);
+      return it != l.end() && it->second == kv.second;
+    });
+    if (all) ++fully_labeled;
+    auto since = ReadySince(p);
+    if (!since) continue;
+    ++ready;
+    if (IsPodAvailable(p, min_ready, now)) ++available;
+    else {
+      TimePoint at = *since + std::chrono::seconds(min_ready);
+      if (!next_available || at < *next_available) next_available = at;
+    }
+  }
+  Json status = rs.value("status", Json::object());
+  Json want = status;
+  want["replicas"] = static_cast<int>(pods.size());
+  want["fullyLabeledReplicas"] = fully_labeled;
+  want["readyReplicas"] = ready;
+  want["availableReplicas"] = available;
+  want["observedGeneration"] = rs["metadata"].value("generation", 0);
+  if (!manage_error.ok() && manage_error.code() != Code::kConflict) {
+    bool creating = static_cast<int>(pods.size()) < SpecReplicas(rs);
+    SetCondition(want, "ReplicaFailure", "True", creating ? "FailedCreate" : "FailedDelete", manage_error.message(),
+                 now, false);
+  } else if (manage_error.ok()) {
+    RemoveCondition(want, "ReplicaFailure");
+  }
+  // kubectl prints 0 for absent counters; keep zeros out like upstream's omitempty.
+  for (const char* f : {"fullyLabeledReplicas", "readyReplicas", "availableReplicas"}) {
+    if (want[f] == 0) want.erase(f);
+  }
+  if (next_available) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next_available - now) +
+                std::chrono::milliseconds(100);
+    queue_.AddAfter(KeyOf(rs), std::max(wait, std::chrono::milliseconds(100)));
+  }
+  if (want == status) return Status::OK();
+  Json updated = rs;
+  updated["status"] = want;
+  auto r = client_->Update(kReplicaSets, NamespaceOf(rs), updated, "status");
+  if (r.status().code() == Code::kNotFound) return Status::OK();
+  return r.status();
+}
+
+}  // namespace kubes::controller
