@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # images/build.sh OUT_DIR — builds kubes' starter images offline from Debian packages.
 #
-# Writes OUT_DIR/busybox.tar, OUT_DIR/nginx.tar and OUT_DIR/redis.tar: OCI archives (a
-# tar of an OCI image layout, one uncompressed layer each) whose index.json names every
-# alias listed for them in images/aliases. `kubes image import OUT_DIR/*.tar` loads them;
-# images/push.sh pushes them into a registry.
+# Writes OUT_DIR/busybox.tar, OUT_DIR/nginx.tar, OUT_DIR/redis.tar and
+# OUT_DIR/kubes-demo.tar: OCI archives (a tar of an OCI image layout, one uncompressed
+# layer each) whose index.json names every alias listed for them in images/aliases.
+# `kubes image import OUT_DIR/*.tar` loads them; images/push.sh pushes them into a registry.
 #
 #   busybox  the host's /bin/busybox (package busybox-static) with its applet links,
 #            /etc/passwd and /etc/group (root, nobody), /tmp; Cmd ["sh"]
@@ -12,13 +12,19 @@
 #            what the packages' maintainer scripts would have set up; logs go to the
 #            container's stdout/stderr like the official image; port 80, StopSignal SIGQUIT
 #   redis    redis-server + busybox-static; redis-server --protected-mode no, port 6379
+#   kubes-demo  cmd/kubes-demo compiled here into one static binary (g++ -static, with
+#            libssl-dev's libssl.a and libcrypto.a) + busybox-static; runs as nonroot
+#            (65532), ports 8080 and 8443
 #
 # Needs root (mmdebstrap extracts files owned by other users), busybox-static, mmdebstrap,
-# and apt's mirror (the only network used). Results are cached by the versions of the
-# packages in ${KUBES_IMAGE_CACHE:-$HOME/.cache/kubes/images}: a second run copies them.
+# g++ and libssl-dev, and apt's mirror (the only network used). Results are cached in
+# ${KUBES_IMAGE_CACHE:-$HOME/.cache/kubes/images} by the versions of the packages (for
+# kubes-demo: by a hash of its sources and the compiler's and libraries' versions): a
+# second run copies them.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+demo_src=$(cd "$here/../cmd/kubes-demo" && pwd)
 out=${1:?usage: images/build.sh OUT_DIR}
 cache=${KUBES_IMAGE_CACHE:-$HOME/.cache/kubes/images}
 suite=bookworm
@@ -72,6 +78,23 @@ while read -r pkg version; do candidates[$pkg]=$version; done < <(
     awk '/^[^ ].*:$/ { pkg = substr($0, 1, length($0) - 1) } /Candidate:/ { print pkg, $2 }')
 candidate() { echo "${candidates[$1]:-unknown}"; }
 
+# kubes-demo's sources: every .cc and .h but the tests and the fuzz harness.
+demo_sources() {
+  find "$demo_src" -maxdepth 1 \( -name '*.cc' -o -name '*.h' \) ! -name '*_test.cc' ! -name '*_fuzz.cc' | sort
+}
+
+# What goes into an archive besides packages: for kubes-demo, its sources and the
+# compiler and libraries it is built with (the installed ones, not apt's candidates).
+extra_key() {
+  case "$1" in
+    kubes-demo)
+      demo_sources | xargs sha256sum | sed "s|$demo_src/||"
+      { g++ --version 2>/dev/null || echo "no g++"; } | head -1
+      dpkg-query -W -f='${Package} ${Version}\n' libssl-dev libc6-dev nlohmann-json3-dev 2>/dev/null || true
+      ;;
+  esac
+}
+
 # A key that changes when anything that goes into an archive changes.
 cache_key() {
   local name=$1; shift
@@ -81,6 +104,7 @@ cache_key() {
     echo "$suite $arch"
     sha256sum /bin/busybox
     for pkg in "$@"; do echo "$pkg $(candidate "$pkg")"; done
+    extra_key "$name"
   } | sha256sum | cut -c1-16
 }
 
@@ -169,6 +193,32 @@ finish_redis() {
   mkdir -p "$root/data"
 }
 
+# cmd/kubes-demo as one static binary: nothing else from kubes, OpenSSL linked in.
+compile_kubes_demo() {
+  local bin=$1
+  command -v g++ >/dev/null || die "g++ is missing: apt-get install g++"
+  [ "$(g++ -print-file-name=libssl.a)" != libssl.a ] || die "libssl.a is missing: apt-get install libssl-dev"
+  # shellcheck disable=SC2046  # one argument per source file
+  if ! g++ -std=c++20 -O2 -static -s -pthread -o "$bin" $(demo_sources | grep '\.cc$') -lssl -lcrypto \
+      2>"$work/kubes-demo-build.log"; then
+    cat "$work/kubes-demo-build.log" >&2
+    die "compiling cmd/kubes-demo failed"
+  fi
+  # libcrypto.a holds code for dlopen'ed engines and host name lookups that kubes-demo
+  # never runs; the linker warns about those in any static binary. Show anything else.
+  grep -v -e 'in statically linked applications requires at runtime' -e 'libcrypto\.a(.*): in function' \
+    "$work/kubes-demo-build.log" >&2 || true
+}
+
+# The demo binary, busybox (so `kubectl exec` has a shell, wget and env for the
+# examples), and a nonroot user to run as.
+rootfs_kubes_demo() {
+  local root=$1
+  rootfs_busybox "$root"
+  write_users "$root" nonroot:65532
+  compile_kubes_demo "$root/usr/local/bin/kubes-demo"
+}
+
 # ---- OCI archive ------------------------------------------------------------------------
 
 # blob FILE → moves FILE into the layout's blobs, prints its hex digest.
@@ -246,6 +296,10 @@ build() {
         finish_redis "$root"
         make_archive redis "$root" "{\"Cmd\":$(json_array redis-server --protected-mode no),\"Env\":$(json_array "$path_env"),\"ExposedPorts\":{\"6379/tcp\":{}},\"WorkingDir\":\"/data\"}"
         ;;
+      kubes-demo)
+        rootfs_kubes_demo "$root"
+        make_archive kubes-demo "$root" "{\"Cmd\":$(json_array /usr/local/bin/kubes-demo),\"Env\":$(json_array "$path_env"),\"ExposedPorts\":{\"8080/tcp\":{},\"8443/tcp\":{}},\"User\":\"65532:65532\"}"
+        ;;
     esac
     rm -rf "$root"
     rm -f "$cache/$name"-*.tar   # older builds of this image
@@ -261,3 +315,5 @@ build nginx nginx-light busybox-static
 # usr-is-merged stands in for usrmerge (and the perl it drags in) in init-system-helpers'
 # dependencies; nothing is configured in an extract anyway.
 build redis redis-server usr-is-merged busybox-static
+# Compiled from cmd/kubes-demo; busybox-static is the only package in it.
+build kubes-demo busybox-static
