@@ -214,7 +214,17 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
                 image.repo_digests.empty() ? image.id : image.repo_digests[0], image.id, "",
                 c.value("terminationMessagePath", "/dev/termination-log"),
                 c.value("terminationMessagePolicy", "File")};
-  auto env = BuildEnvironment(pod_, c, image.config.env, Sources().objects, NodeStatus()["allocatable"]);
+  // The downward API sees the addresses the sandbox has now: the pod object from the
+  // API gets them only with the status written after this start.
+  Json pod = pod_;
+  if (!pod_ips_.empty()) {
+    pod["status"]["podIP"] = pod_ips_[0];
+    pod["status"]["podIPs"] = Json::array();
+    for (const auto& ip : pod_ips_) pod["status"]["podIPs"].push_back({{"ip", ip}});
+  }
+  pod["status"]["hostIP"] = k_->node_ip_;
+  pod["status"]["hostIPs"] = Json::array({{{"ip", k_->node_ip_}}});
+  auto env = BuildEnvironment(pod, c, image.config.env, Sources().objects, NodeStatus()["allocatable"]);
   if (!env.ok()) return env.status();
   cfg.env = *env;
   if (std::none_of(cfg.env.begin(), cfg.env.end(), [](const std::string& e) { return e.rfind("HOSTNAME=", 0) == 0; })) {

@@ -108,8 +108,6 @@ def test_root_reports_the_pod_from_the_downward_api(demo_cluster, demo):
              what="the access log line")
 
 
-@pytest.mark.xfail(strict=True, reason="the kubelet resolves fieldRef status.podIP from the pod object in the API, "
-                   "which has no IP yet when the first container starts (upstream uses the sandbox's IPs)")
 def test_pod_ip_env_is_the_pod_ip(demo_cluster, demo):
     c = demo_cluster
     got = json.loads(wget(c, demo + "/?format=json").stdout)
