@@ -6,6 +6,7 @@
 
 #include "api/protobuf.h"
 #include "api/schema.h"
+#include "metrics/resource_metrics.h"
 #include "pki/certs.h"
 #include "pki/files.h"
 #include "pki/jwt.h"
@@ -94,6 +95,13 @@ Status APIServer::Start() {
   endpoints_ = std::make_unique<Endpoints>(cacher_.get(), registry_.get(), &api::SchemaRegistry::BuiltIn(),
                                            &RealClock::Get(), options_.service_cidr);
   if (node_proxy_) endpoints_->SetNodeProxy(node_proxy_);
+  metrics_ = std::make_unique<metrics::ResourceMetricsAPI>(
+      metrics::Sources{[this] { return ListStored("", "nodes", ""); },
+                       [this](const std::string& ns) { return ListStored("", "pods", ns); }},
+      [this](const std::string& node, Request& r) {
+        if (!node_proxy_) return ErrorResponse(Status(Code::kServiceUnavailable, "no kubelet is reachable for node " + node));
+        return node_proxy_(node, r);
+      });
   std::string address = options_.address + ":" + std::to_string(options_.port);
   discovery_ = std::make_unique<Discovery>(registry_.get(), address);
   openapi_ = std::make_unique<OpenAPI>(registry_.get());
@@ -337,6 +345,7 @@ Response APIServer::HandleUnsafe(Request& req) {
   }
   if (info.group == "authorization.k8s.io" || info.group == "authentication.k8s.io") return HandleReview(req, info);
   if (info.resource == "serviceaccounts" && info.subresource == "token") return HandleTokenRequest(req, info);
+  if (info.group == "metrics.k8s.io") return HandleMetrics(req, info);
   return endpoints_->Serve(req, info);
 }
 
@@ -370,6 +379,21 @@ Response APIServer::HandleReview(Request& req, const RequestInfo& info) {
     out["status"] = {{"allowed", true}, {"reason", "kubes allows every authenticated request (RBAC is not enforced yet)"}};
   }
   return JsonResponse(201, out.dump());
+}
+
+Response APIServer::HandleMetrics(const Request& req, const RequestInfo& info) {
+  auto body = metrics_->Serve(req, info);
+  if (!body.ok()) return ErrorResponse(body.status());
+  return JsonResponse(200, std::move(body).value());
+}
+
+std::vector<Json> APIServer::ListStored(const std::string& group, const std::string& resource, const std::string& ns) {
+  std::vector<Json> out;
+  ResourcePtr r = registry_->Find(group, "v1", resource);
+  if (!r) return out;
+  std::string prefix = ns.empty() ? r->KeyPrefix() : r->KeyPrefix() + ns + "/";
+  for (const auto& o : cacher_->List(prefix, nullptr)) out.push_back(o->object);
+  return out;
 }
 
 // POST serviceaccounts/<name>/token: a signed, expiring JWT for the account

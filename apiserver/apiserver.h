@@ -28,6 +28,9 @@
 namespace kubes::pki {
 class ServiceAccountKey;
 }
+namespace kubes::metrics {
+class ResourceMetricsAPI;
+}
 
 namespace kubes::apiserver {
 
@@ -77,6 +80,10 @@ class APIServer {
   Response HandleUnsafe(Request& req);
   Response HandleReview(Request& req, const RequestInfo& info);
   Response HandleTokenRequest(Request& req, const RequestInfo& info);
+  // metrics.k8s.io, answered from the kubelets through the node proxy (metrics/).
+  Response HandleMetrics(const Request& req, const RequestInfo& info);
+  // The stored objects of a resource (version v1), of one namespace or all ("").
+  std::vector<Json> ListStored(const std::string& group, const std::string& resource, const std::string& ns);
   bool Authenticate(Request& req);
   void CompactionLoop();
 
@@ -90,6 +97,7 @@ class APIServer {
   std::unique_ptr<Server> server_;
   std::unique_ptr<controller::ControllerManager> controllers_;
   std::unique_ptr<CustomResources> custom_resources_;
+  std::unique_ptr<metrics::ResourceMetricsAPI> metrics_;
   std::thread custom_resources_thread_;
   std::atomic<bool> stop_flag_{false};
   std::shared_future<std::shared_ptr<pki::ServiceAccountKey>> sa_key_;

@@ -7,12 +7,45 @@ namespace {
 // Events replayed into the history window at start-up: enough for clients that were
 // watching just before a restart to resume, small enough to keep start-up fast.
 constexpr int64_t kStartupHistory = 1000;
+
+// A copy of obj that keeps only its text: what the history holds of a version that is
+// no longer current.
+ObjectPtr SerializedOnly(const StoredObject& obj) {
+  auto out = std::make_shared<StoredObject>();
+  out->key = obj.key;
+  out->revision = obj.revision;
+  out->json = obj.json;
+  return out;
+}
+
+WatchEvent::Type EventType(const storage::Event& ev) {
+  if (ev.type == storage::Event::Type::kDelete) return WatchEvent::Type::kDeleted;
+  return ev.created ? WatchEvent::Type::kAdded : WatchEvent::Type::kModified;
+}
+
 }  // namespace
 
 void StoredObject::Encode() {
+  // dump() grows its string by doubling: without the shrink, up to half of every text
+  // kept in the cache would be unused capacity.
   json = object.dump();
+  json.shrink_to_fit();
   auto m = object.find("metadata");
   metadata_json = m != object.end() ? m->dump() : "{}";
+  metadata_json.shrink_to_fit();
+}
+
+ObjectPtr Parsed(const ObjectPtr& obj) {
+  if (!obj || obj->parsed()) return obj;
+  auto out = std::make_shared<StoredObject>();
+  out->key = obj->key;
+  out->revision = obj->revision;
+  out->object = Json::parse(obj->json, nullptr, /*allow_exceptions=*/false);
+  if (!out->object.is_object()) out->object = Json::object();  // cannot happen: the cacher wrote the text
+  out->json = obj->json;
+  auto m = out->object.find("metadata");
+  out->metadata_json = m != out->object.end() ? m->dump() : "{}";
+  return out;
 }
 
 const char* WatchEventTypeName(WatchEvent::Type t) {
@@ -24,7 +57,15 @@ const char* WatchEventTypeName(WatchEvent::Type t) {
   return "ERROR";
 }
 
-Cacher::Cacher(storage::Interface* store, size_t history_capacity) : store_(store), capacity_(history_capacity) {}
+Cacher::Cacher(storage::Interface* store, size_t history_capacity, std::vector<std::string> text_only_prefixes)
+    : store_(store), capacity_(history_capacity), text_only_prefixes_(std::move(text_only_prefixes)) {}
+
+bool Cacher::TextOnly(const std::string& key) const {
+  for (const auto& p : text_only_prefixes_) {
+    if (key.starts_with(p)) return true;
+  }
+  return false;
+}
 
 Cacher::~Cacher() { Stop(); }
 
@@ -52,18 +93,23 @@ Status Cacher::Init() {
   for (const auto& kv : list->items) {
     auto obj = MakeObject(kv);
     if (!obj.ok()) return obj.status();
-    objects_[kv.key] = *obj;
+    objects_[kv.key] = TextOnly(kv.key) ? SerializedOnly(**obj) : *obj;
   }
   revision_ = list->revision;
   oldest_ = from;
   for (const auto& ev : *events) {
     if (ev.kv.mod_revision > revision_) break;
+    WatchEvent::Type t = EventType(ev);
+    // The current version is shared with objects_; older ones keep only their text.
+    auto current = objects_.find(ev.kv.key);
+    if (t != WatchEvent::Type::kDeleted && current != objects_.end() &&
+        current->second->revision == ev.kv.mod_revision) {
+      history_.push_back({ev.kv.mod_revision, WatchEvent{t, current->second, nullptr}});
+      continue;
+    }
     auto obj = MakeObject(ev.kv);
     if (!obj.ok()) return obj.status();
-    WatchEvent::Type t = ev.type == storage::Event::Type::kDelete ? WatchEvent::Type::kDeleted
-                         : ev.created                              ? WatchEvent::Type::kAdded
-                                                                   : WatchEvent::Type::kModified;
-    history_.push_back({ev.kv.mod_revision, WatchEvent{t, *obj, nullptr}});
+    history_.push_back({ev.kv.mod_revision, WatchEvent{t, SerializedOnly(**obj), nullptr}});
   }
   store_->SetObserver([this](const storage::Event& ev) { OnStorageEvent(ev); });
   return Status::OK();
@@ -78,19 +124,17 @@ thread_local Json* t_writing = nullptr;
 
 // Called by the store after each committed write, in revision order.
 void Cacher::OnStorageEvent(const storage::Event& ev) {
-  WatchEvent::Type t = ev.type == storage::Event::Type::kDelete ? WatchEvent::Type::kDeleted
-                       : ev.created                              ? WatchEvent::Type::kAdded
-                                                                 : WatchEvent::Type::kModified;
-  ObjectPtr prev;
+  WatchEvent::Type t = EventType(ev);
+  ObjectPtr current;  // the version this write supersedes
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = objects_.find(ev.kv.key); it != objects_.end()) prev = it->second;
+    if (auto it = objects_.find(ev.kv.key); it != objects_.end()) current = it->second;
   }
   auto obj = std::make_shared<StoredObject>();
   obj->key = ev.kv.key;
   obj->revision = ev.kv.mod_revision;
-  if (t == WatchEvent::Type::kDeleted && prev) {
-    obj->object = prev->object;  // the last state, at the deletion's revision
+  if (t == WatchEvent::Type::kDeleted && current) {
+    obj->object = Parsed(current)->object;  // the last state, at the deletion's revision
   } else if (t_writing) {
     obj->object = std::move(*t_writing);
     t_writing = nullptr;
@@ -100,8 +144,18 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
     obj->object = (*parsed)->object;
   }
   obj->object["metadata"]["resourceVersion"] = std::to_string(ev.kv.mod_revision);
-  obj->Encode();
+  if (t == WatchEvent::Type::kDeleted || TextOnly(ev.kv.key)) {
+    // Gone from objects_ (only the history keeps it), or a kind kept as text.
+    obj->json = obj->object.dump();
+    obj->json.shrink_to_fit();
+    obj->object = Json();
+  } else {
+    obj->Encode();
+  }
+  ObjectPtr prev;
+  if (current) prev = current->parsed() ? SerializedOnly(*current) : current;
   std::lock_guard<std::mutex> lock(mu_);
+  if (current && current != prev) KeepSerializedOnly(current, prev);
   if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
   else objects_[ev.kv.key] = obj;
   history_.push_back({ev.kv.mod_revision, WatchEvent{t, obj, prev}});
@@ -117,20 +171,35 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
   }
 }
 
+void Cacher::KeepSerializedOnly(const ObjectPtr& superseded, const ObjectPtr& serialized) {
+  auto it = std::lower_bound(history_.begin(), history_.end(), superseded->revision,
+                             [](const HistoryEntry& e, int64_t r) { return e.revision < r; });
+  if (it != history_.end() && it->revision == superseded->revision && it->event.object == superseded) {
+    it->event.object = serialized;
+  }
+}
+
 Result<ObjectPtr> Cacher::Get(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = objects_.find(key);
-  if (it == objects_.end()) return NotFound(key);
-  return it->second;
+  ObjectPtr found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return NotFound(key);
+    found = it->second;
+  }
+  return Parsed(found);  // a no-op but for kinds kept as text
 }
 
 std::vector<ObjectPtr> Cacher::List(const std::string& prefix, int64_t* revision) const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<ObjectPtr> out;
-  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it) {
-    out.push_back(it->second);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it) {
+      out.push_back(it->second);
+    }
+    if (revision) *revision = revision_;
   }
-  if (revision) *revision = revision_;
+  for (ObjectPtr& obj : out) obj = Parsed(obj);  // a no-op but for kinds kept as text
   return out;
 }
 
@@ -140,11 +209,17 @@ int64_t Cacher::Revision() const {
 }
 
 // The state a write of ours produced, found in the history (the observer has run).
+// Parsed: a deletion's state, or one that a concurrent write has already superseded,
+// is kept as text only.
 Result<ObjectPtr> Cacher::FindWritten(const std::string& key, int64_t revision) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = std::lower_bound(history_.begin(), history_.end(), revision,
-                             [](const HistoryEntry& e, int64_t r) { return e.revision < r; });
-  if (it != history_.end() && it->revision == revision) return it->event.object;
+  ObjectPtr found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::lower_bound(history_.begin(), history_.end(), revision,
+                               [](const HistoryEntry& e, int64_t r) { return e.revision < r; });
+    if (it != history_.end() && it->revision == revision) found = it->event.object;
+  }
+  if (found) return Parsed(found);
   return Internal("written revision " + std::to_string(revision) + " of " + key + " is not in the cache");
 }
 

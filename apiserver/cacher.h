@@ -1,10 +1,21 @@
 // Cacher — the apiserver's in-memory view of the store, and the source of watches.
 //
-// Mirrors k8s.io/apiserver/pkg/storage/cacher: every object is kept in memory already
-// parsed and serialized (one encode per write, however many watchers), together with a
-// window of recent events that watches replay from. Reads never touch the disk; writes
-// go to storage::Interface and come back through its observer before the write call
-// returns, so a client that wrote something reads it back at once.
+// Mirrors k8s.io/apiserver/pkg/storage/cacher: every current object is kept in memory
+// already parsed and serialized (one encode per write, however many watchers), together
+// with a window of recent events that watches replay from. Reads never touch the disk;
+// writes go to storage::Interface and come back through its observer before the write
+// call returns, so a client that wrote something reads it back at once.
+//
+// Memory: the history window holds many versions of the same objects, and a parsed
+// JSON tree costs several times its text. So only the current version of an object is
+// kept parsed; once a write supersedes it (or for a deletion), the version that stays
+// in the history is the serialized text alone. Most watchers are current and get the
+// parsed objects anyway; one that needs an older version parsed (to apply a selector,
+// or to print a Table row) calls Parsed(), which parses that copy on demand.
+//
+// Kinds written often and read rarely (Events: four or more per pod, each a tree of
+// ~8 KB for ~1 KB of text) can be kept as text even while current: the cacher is told
+// their key prefixes, and Get and List parse such objects when they are read.
 //
 // Thread-safety: all methods may be called from any thread. Watchers block in
 // Watcher::Next on a condition variable that every write signals.
@@ -28,23 +39,32 @@ namespace kubes::apiserver {
 using Json = nlohmann::json;
 
 // One object as the apiserver serves it: metadata.resourceVersion is filled in.
+// Get, List, Create, Update and Delete always hand out parsed objects; the events of a
+// watch may carry versions that are serialized only (object is null, see Parsed).
 struct StoredObject {
   std::string key;
   int64_t revision = 0;  // the revision that wrote this state (or deleted the object)
-  Json object;
+  Json object;                // null in a version kept serialized only
   std::string json;           // object.dump(), shared by every reader and watcher
-  std::string metadata_json;  // object["metadata"].dump(), for table rows
+  std::string metadata_json;  // object["metadata"].dump(), for table rows ("" when not parsed)
   // Fills json and metadata_json from object.
   void Encode();
+  bool parsed() const { return !object.is_null(); }
 };
 using ObjectPtr = std::shared_ptr<const StoredObject>;
+
+// obj itself when it is parsed (or null); otherwise a parsed copy made from its text.
+ObjectPtr Parsed(const ObjectPtr& obj);
 
 struct WatchEvent {
   enum class Type { kAdded, kModified, kDeleted };
   Type type = Type::kAdded;
+  // The new state (kAdded, kModified) or the last one (kDeleted). May be serialized
+  // only: a watcher that reads object->object calls Parsed() first.
   ObjectPtr object;
   // The state before this event (kModified, kDeleted), so a filtered watch can tell an
   // object that stopped matching its selector (sent as DELETED) from one that started.
+  // Always serialized only (it has been superseded); null when unknown.
   ObjectPtr prev;
 };
 const char* WatchEventTypeName(WatchEvent::Type t);
@@ -52,7 +72,9 @@ const char* WatchEventTypeName(WatchEvent::Type t);
 class Cacher {
  public:
   // history_capacity: how many recent events a watch can be resumed from.
-  Cacher(storage::Interface* store, size_t history_capacity);
+  // text_only_prefixes: current objects under these key prefixes are kept as text only
+  // and parsed on each read ("/registry/core/events/"); none by default.
+  Cacher(storage::Interface* store, size_t history_capacity, std::vector<std::string> text_only_prefixes = {});
   ~Cacher();
 
   // Loads every object and the recent history. REQUIRES: called once, before use.
@@ -109,10 +131,15 @@ class Cacher {
   };
   void OnStorageEvent(const storage::Event& ev);
   Result<ObjectPtr> MakeObject(const storage::KeyValue& kv) const;
+  // The history entry of superseded (if it is still there) keeps only its text.
+  // REQUIRES: mu_ held.
+  void KeepSerializedOnly(const ObjectPtr& superseded, const ObjectPtr& serialized);
   Result<ObjectPtr> FindWritten(const std::string& key, int64_t revision);
+  bool TextOnly(const std::string& key) const;
 
   storage::Interface* store_;
   size_t capacity_;
+  const std::vector<std::string> text_only_prefixes_;
   mutable std::mutex mu_;
   std::map<std::string, ObjectPtr, std::less<>> objects_;
   std::deque<HistoryEntry> history_;

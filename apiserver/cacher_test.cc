@@ -68,9 +68,119 @@ TEST_F(CacherTest, WatchFromZeroStartsWithCurrentStateThenFollows) {
   }
   writer.join();
   EXPECT_EQ(seen[0].type, WatchEvent::Type::kModified);
-  EXPECT_EQ(seen[0].prev->object["v"], 1);
+  EXPECT_EQ(Parsed(seen[0].prev)->object["v"], 1);
   EXPECT_EQ(seen[1].type, WatchEvent::Type::kDeleted);
-  EXPECT_EQ(seen[1].object->object["metadata"]["resourceVersion"], "4");
+  EXPECT_EQ(Parsed(seen[1].object)->object["metadata"]["resourceVersion"], "4");
+}
+
+// Only current objects stay parsed; the history keeps superseded and deleted versions
+// as text, which Parsed() turns back into the same objects.
+TEST_F(CacherTest, SupersededVersionsAreKeptAsTextOnly) {
+  ASSERT_TRUE(cacher_->Create("/r/a", Obj("a", 1)).ok());
+  auto updated = cacher_->Update("/r/a", Obj("a", 2), 0);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_TRUE((*updated)->parsed());
+  auto deleted = cacher_->Delete("/r/a", 0);
+  ASSERT_TRUE(deleted.ok());
+  ASSERT_TRUE((*deleted)->parsed()) << "writes hand back parsed objects";
+  EXPECT_EQ((*deleted)->object["v"], 2);
+  EXPECT_EQ((*deleted)->object["metadata"]["resourceVersion"], "3");
+  ASSERT_TRUE(cacher_->Create("/r/b", Obj("b", 1)).ok());
+
+  auto w = cacher_->Watch("/r/", 1);  // everything after the first create
+  ASSERT_TRUE(w.ok());
+  auto events = (*w)->Next(std::chrono::milliseconds(10));
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  struct Want {
+    WatchEvent::Type type;
+    bool parsed;  // the version is still current
+    int v;
+    std::string rv;
+    bool has_prev;
+  };
+  const Want want[] = {
+      {WatchEvent::Type::kModified, false, 2, "2", true},  // superseded by the deletion
+      {WatchEvent::Type::kDeleted, false, 2, "3", true},
+      {WatchEvent::Type::kAdded, true, 1, "4", false},
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    const WatchEvent& ev = (*events)[i];
+    SCOPED_TRACE(i);
+    EXPECT_EQ(ev.type, want[i].type);
+    EXPECT_EQ(ev.object->parsed(), want[i].parsed);
+    ObjectPtr full = Parsed(ev.object);
+    ASSERT_TRUE(full->parsed());
+    EXPECT_EQ(full->object["v"], want[i].v);
+    EXPECT_EQ(full->object["metadata"]["resourceVersion"], want[i].rv);
+    EXPECT_EQ(full->json, ev.object->json);
+    EXPECT_EQ(full->metadata_json, full->object["metadata"].dump());
+    ASSERT_EQ(ev.prev != nullptr, want[i].has_prev);
+    if (ev.prev) {
+      EXPECT_FALSE(ev.prev->parsed());
+    }
+  }
+  EXPECT_EQ(Parsed((*events)[0].prev)->object["v"], 1);
+  EXPECT_EQ(Parsed((*events)[1].prev)->object["metadata"]["resourceVersion"], "2");
+  // Reads never see text-only objects.
+  auto got = cacher_->Get("/r/b");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE((*got)->parsed());
+  EXPECT_EQ(Parsed(nullptr), nullptr);
+}
+
+// Kinds kept as text: reads still hand out parsed objects, parsed when read; the cache
+// itself (seen through a watch's synthetic ADDED events) holds only their text.
+TEST_F(CacherTest, TextOnlyPrefixesAreParsedWhenRead) {
+  cacher_.reset();
+  cacher_ = std::make_unique<Cacher>(store_.get(), 100, std::vector<std::string>{"/ev/"});
+  ASSERT_TRUE(cacher_->Init().ok());
+  auto created = cacher_->Create("/ev/a", Obj("a", 1));
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE((*created)->parsed());
+  ASSERT_TRUE(cacher_->Create("/r/b", Obj("b", 1)).ok());
+  auto updated = cacher_->Update("/ev/a", Obj("a", 2), 0);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ((*updated)->object["v"], 2);
+
+  auto got = cacher_->Get("/ev/a");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE((*got)->parsed());
+  EXPECT_EQ((*got)->object["metadata"]["resourceVersion"], "3");
+  EXPECT_EQ((*got)->metadata_json, (*got)->object["metadata"].dump());
+  int64_t rev = 0;
+  for (const ObjectPtr& o : cacher_->List("/", &rev)) EXPECT_TRUE(o->parsed()) << o->key;
+  EXPECT_EQ(rev, 3);
+
+  auto w = cacher_->Watch("/", 0);
+  ASSERT_TRUE(w.ok());
+  auto initial = (*w)->Next(std::chrono::milliseconds(10));
+  ASSERT_TRUE(initial.ok());
+  ASSERT_EQ(initial->size(), 2u);
+  EXPECT_FALSE((*initial)[0].object->parsed()) << "/ev/a is kept as text";
+  EXPECT_TRUE((*initial)[1].object->parsed()) << "/r/b is kept parsed";
+  EXPECT_EQ(Parsed((*initial)[0].object)->object["v"], 2);
+
+  auto deleted = cacher_->Delete("/ev/a", 0);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ((*deleted)->object["v"], 2);
+  EXPECT_EQ((*deleted)->object["metadata"]["resourceVersion"], "4");
+  auto events = (*w)->Next(std::chrono::milliseconds(10));
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, WatchEvent::Type::kDeleted);
+  EXPECT_EQ(Parsed((*events)[0].prev)->object["metadata"]["resourceVersion"], "3");
+
+  // After a restart the same holds for what is loaded from the store.
+  ASSERT_TRUE(cacher_->Create("/ev/c", Obj("c", 1)).ok());
+  w->reset();  // a watcher must not outlive its cacher
+  cacher_.reset();
+  cacher_ = std::make_unique<Cacher>(store_.get(), 100, std::vector<std::string>{"/ev/"});
+  ASSERT_TRUE(cacher_->Init().ok());
+  auto c = cacher_->Get("/ev/c");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->parsed());
+  EXPECT_EQ((*c)->object["v"], 1);
 }
 
 TEST_F(CacherTest, ResumeFromRevisionAndExpiry) {
@@ -97,11 +207,13 @@ TEST_F(CacherTest, RestartServesSameObjectsAndRevisions) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ((*got)->object["metadata"]["resourceVersion"], "2");
   EXPECT_EQ(cacher_->Revision(), 2);
-  auto w = cacher_->Watch("/r/", 1);  // history survives a restart
-  ASSERT_TRUE(w.ok());
-  auto ev = (*w)->Next(std::chrono::milliseconds(10));
+  auto from_one = cacher_->Watch("/r/", 1);  // history survives a restart
+  ASSERT_TRUE(from_one.ok());
+  auto ev = (*from_one)->Next(std::chrono::milliseconds(10));
   ASSERT_TRUE(ev.ok());
-  EXPECT_EQ(ev->size(), 1u);
+  ASSERT_EQ(ev->size(), 1u);
+  // The history's current version is the very object reads return.
+  EXPECT_EQ((*ev)[0].object, *got);
 }
 
 }  // namespace

@@ -182,7 +182,8 @@ void CustomResources::Run(const std::atomic<bool>& stop) {
       auto events = (*w)->Next(std::chrono::milliseconds(500));
       if (!events.ok()) break;  // expired or stopping: start over from the current state
       for (const auto& ev : *events) {
-        const Json& crd = ev.object->object;
+        ObjectPtr parsed = Parsed(ev.object);  // a deletion's state is kept as text only
+        const Json& crd = parsed->object;
         std::string name = crd["metadata"].value("name", "");
         if (ev.type == WatchEvent::Type::kDeleted) {
           registry_->Remove(crd["spec"].value("group", ""), crd["spec"]["names"].value("plural", ""));

@@ -5,6 +5,22 @@
 
 namespace kubes::client {
 
+void StripManagedFields(Json& obj) {
+  auto meta = obj.find("metadata");
+  if (meta != obj.end() && meta->is_object()) meta->erase("managedFields");
+}
+
+void KeepMetadataOnly(Json& obj) {
+  if (!obj.is_object()) return;
+  Json kept = Json::object();
+  for (const char* field : {"apiVersion", "kind", "metadata"}) {
+    auto it = obj.find(field);
+    if (it != obj.end()) kept[field] = std::move(*it);
+  }
+  obj = std::move(kept);
+  StripManagedFields(obj);
+}
+
 Informer::Informer(Client* client, Resource resource, std::string ns)
     : client_(client), resource_(std::move(resource)), namespace_(std::move(ns)) {}
 
@@ -20,7 +36,7 @@ bool Informer::Get(const std::string& key, Json* out) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = items_.find(key);
   if (it == items_.end()) return false;
-  *out = it->second;
+  *out = *it->second;
   return true;
 }
 
@@ -28,29 +44,49 @@ std::vector<Json> Informer::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;
   out.reserve(items_.size());
+  for (const auto& [k, v] : items_) out.push_back(*v);
+  return out;
+}
+
+std::vector<Informer::ObjectPtr> Informer::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(items_.size());
   for (const auto& [k, v] : items_) out.push_back(v);
   return out;
 }
 
-void Informer::Apply(const std::string& type, const Json& obj) {
-  std::string key = KeyOf(obj);
-  Json old;
-  bool had;
+Informer::ObjectPtr Informer::Shared(const Json& obj) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = items_.find(KeyOf(obj));
+    if (it != items_.end() && it->second.get() == &obj) return it->second;
+  }
+  return std::make_shared<const Json>(obj);
+}
+
+Informer::ObjectPtr Informer::Prepare(Json obj) const {
+  if (transform_) transform_(obj);
+  return std::make_shared<const Json>(std::move(obj));
+}
+
+void Informer::Apply(bool deleted, const ObjectPtr& obj) {
+  std::string key = KeyOf(*obj);
+  ObjectPtr old;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = items_.find(key);
-    had = it != items_.end();
-    if (had) old = it->second;
-    if (type == "DELETED") items_.erase(key);
+    if (it != items_.end()) old = it->second;
+    if (deleted) items_.erase(key);
     else items_[key] = obj;
   }
   for (const auto& h : handlers_) {
-    if (type == "DELETED") {
-      if (h.on_delete) h.on_delete(obj);
-    } else if (had) {
-      if (h.on_update) h.on_update(old, obj);
+    if (deleted) {
+      if (h.on_delete) h.on_delete(*obj);
+    } else if (old) {
+      if (h.on_update) h.on_update(*old, *obj);
     } else if (h.on_add) {
-      h.on_add(obj);
+      h.on_add(*obj);
     }
   }
 }
@@ -59,24 +95,28 @@ Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
   auto list = client_->List(resource_, namespace_, label_selector_, field_selector_);
   if (!list.ok()) return list.status();
   // Replace the store: what is gone was deleted while we were not watching.
-  std::map<std::string, Json> fresh;
-  for (const auto& item : (*list)["items"]) fresh[KeyOf(item)] = item;
-  std::vector<Json> gone;
+  std::map<std::string, ObjectPtr> fresh;
+  for (auto& item : (*list)["items"]) {
+    ObjectPtr obj = Prepare(std::move(item));
+    fresh[KeyOf(*obj)] = std::move(obj);
+  }
+  resource_version_ = (*list)["metadata"].value("resourceVersion", "");
+  list->clear();  // the raw items are no longer needed while the store is rebuilt
+  std::vector<ObjectPtr> gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [k, v] : items_) {
       if (!fresh.count(k)) gone.push_back(v);
     }
   }
-  for (const auto& obj : gone) Apply("DELETED", obj);
-  for (const auto& [k, obj] : fresh) Apply("ADDED", obj);
-  resource_version_ = (*list)["metadata"].value("resourceVersion", "");
+  for (const auto& obj : gone) Apply(/*deleted=*/true, obj);
+  for (const auto& [k, obj] : fresh) Apply(/*deleted=*/false, obj);
   synced_ = true;
   while (!stop) {
     Status s = client_->Watch(resource_, namespace_, resource_version_, [&](const WatchEvent& ev) {
       std::string rv = ev.object.value("metadata", Json::object()).value("resourceVersion", "");
       if (!rv.empty()) resource_version_ = rv;
-      if (ev.type != "BOOKMARK") Apply(ev.type, ev.object);
+      if (ev.type != "BOOKMARK") Apply(ev.type == "DELETED", Prepare(ev.object));
       return !stop.load();
     }, stop, 300, label_selector_, field_selector_);
     if (!s.ok()) return s;  // Expired → relist

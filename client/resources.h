@@ -18,6 +18,13 @@ inline const Resource kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims"
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
 inline const Resource kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
 inline const Resource kDeployments{"apps", "v1", "deployments", true, "Deployment"};
+inline const Resource kJobs{"batch", "v1", "jobs", true, "Job"};
+inline const Resource kCronJobs{"batch", "v1", "cronjobs", true, "CronJob"};
+inline const Resource kStatefulSets{"apps", "v1", "statefulsets", true, "StatefulSet"};
+inline const Resource kDaemonSets{"apps", "v1", "daemonsets", true, "DaemonSet"};
+inline const Resource kControllerRevisions{"apps", "v1", "controllerrevisions", true, "ControllerRevision"};
+inline const Resource kReplicationControllers{"", "v1", "replicationcontrollers", true, "ReplicationController"};
+inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", true, "PodDisruptionBudget"};
 inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"};
 
 }  // namespace kubes::client

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "client/resources.h"
+
 namespace kubes::controller {
 
 // ---- controller references ----
@@ -52,23 +54,51 @@ std::string NameOf(const Json& obj) { return MetaString(obj, "name"); }
 std::string NamespaceOf(const Json& obj) { return MetaString(obj, "namespace"); }
 bool IsBeingDeleted(const Json& obj) { return !MetaString(obj, "deletionTimestamp").empty(); }
 
+std::string ControllerKey(const Json& obj, const std::string& api_version, const std::string& kind) {
+  auto ref = GetControllerOf(obj);
+  if (!ref || ref->value("kind", "") != kind || ref->value("apiVersion", "") != api_version) return "";
+  return NamespaceOf(obj) + "/" + ref->value("name", "");
+}
+
 namespace {
 
-// Rewrites the object's ownerReferences with a merge patch; the resourceVersion in the
-// patch makes it conditional, so an ownerReference written meanwhile is not lost.
+// Rewrites the object's ownerReferences (and finalizers, when given) with a merge
+// patch; the resourceVersion in the patch makes it conditional, so an ownerReference
+// written meanwhile is not lost.
 Status PatchOwnerReferences(client::Client* client, const client::Resource& resource, const Json& obj,
-                            const Json& refs) {
+                            const Json& refs, const Json* finalizers = nullptr) {
   Json patch = {{"metadata",
                  {{"ownerReferences", refs},
                   {"uid", UidOf(obj)},
                   {"resourceVersion", obj["metadata"].value("resourceVersion", "")}}}};
+  if (finalizers) patch["metadata"]["finalizers"] = *finalizers;
   return client->Patch(resource, NamespaceOf(obj), NameOf(obj), "application/merge-patch+json", patch).status();
+}
+
+// The object's finalizers with `add` added (true) or removed (false); nullopt when
+// that changes nothing.
+std::optional<Json> ChangedFinalizers(const Json& obj, const std::vector<std::string>& names, bool add) {
+  Json list = obj["metadata"].value("finalizers", Json::array());
+  bool changed = false;
+  for (const auto& f : names) {
+    auto it = std::find(list.begin(), list.end(), f);
+    if (add && it == list.end()) {
+      list.push_back(f);
+      changed = true;
+    } else if (!add && it != list.end()) {
+      list.erase(it);
+      changed = true;
+    }
+  }
+  if (!changed) return std::nullopt;
+  return list;
 }
 
 }  // namespace
 
 Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Resource& resource, const Json& owner,
-                                       const labels::Selector& selector, const std::vector<Json>& candidates) {
+                                       const labels::Selector& selector, const std::vector<Json>& candidates,
+                                       const std::vector<std::string>& finalizers) {
   std::vector<Json> claimed;
   const std::string owner_uid = UidOf(owner);
   for (const Json& obj : candidates) {
@@ -86,7 +116,8 @@ Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Res
       for (const auto& r : obj["metadata"]["ownerReferences"]) {
         if (r.value("uid", "") != owner_uid) refs.push_back(r);
       }
-      Status s = PatchOwnerReferences(client, resource, obj, refs);
+      auto kept = ChangedFinalizers(obj, finalizers, false);
+      Status s = PatchOwnerReferences(client, resource, obj, refs, kept ? &*kept : nullptr);
       if (!s.ok() && s.code() != Code::kNotFound) return s;
       continue;
     }
@@ -94,11 +125,13 @@ Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Res
     // Adopt.
     Json refs = obj["metadata"].value("ownerReferences", Json::array());
     refs.push_back(ControllerRef(owner));
-    Status s = PatchOwnerReferences(client, resource, obj, refs);
+    auto added = ChangedFinalizers(obj, finalizers, true);
+    Status s = PatchOwnerReferences(client, resource, obj, refs, added ? &*added : nullptr);
     if (s.code() == Code::kNotFound) continue;
     if (!s.ok()) return s;
     Json adopted = obj;
     adopted["metadata"]["ownerReferences"] = refs;
+    if (added) adopted["metadata"]["finalizers"] = *added;
     claimed.push_back(std::move(adopted));
   }
   return claimed;
@@ -119,6 +152,14 @@ void Expectations::ExpectCreations(const std::string& key, int adds) {
   Entry& e = entries_[key];
   e.adds = adds;
   e.deletes.clear();
+  e.set_at = clock_.Now();
+}
+
+void Expectations::Expect(const std::string& key, int adds, const std::vector<std::string>& delete_uids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = entries_[key];
+  e.adds = adds;
+  e.deletes = std::set<std::string>(delete_uids.begin(), delete_uids.end());
   e.set_at = clock_.Now();
 }
 
@@ -162,10 +203,12 @@ std::string PhaseOf(const Json& pod) {
 }
 }  // namespace
 
-bool IsPodActive(const Json& pod) {
+bool IsPodTerminal(const Json& pod) {
   std::string phase = PhaseOf(pod);
-  return phase != "Succeeded" && phase != "Failed" && !IsBeingDeleted(pod);
+  return phase == "Succeeded" || phase == "Failed";
 }
+
+bool IsPodActive(const Json& pod) { return !IsPodTerminal(pod) && !IsBeingDeleted(pod); }
 
 std::optional<TimePoint> ReadySince(const Json& pod) {
   auto st = pod.find("status");
@@ -268,6 +311,57 @@ Json PodFromTemplate(const Json& tmpl, const Json& owner) {
           {"kind", "Pod"},
           {"metadata", meta},
           {"spec", tmpl.value("spec", Json::object())}};
+}
+
+std::string ComputeHash(const Json& obj, int32_t collision_count) {
+  uint32_t h = 2166136261u;
+  auto feed = [&h](unsigned char b) {
+    h ^= b;
+    h *= 16777619u;
+  };
+  for (unsigned char c : obj.dump()) feed(c);
+  if (collision_count > 0) {
+    uint32_t c = static_cast<uint32_t>(collision_count);
+    for (int i = 0; i < 4; ++i) feed(static_cast<unsigned char>(c >> (8 * i)));
+  }
+  static constexpr char kLetters[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string digits = std::to_string(h);
+  std::string out;
+  for (unsigned char c : digits) out.push_back(kLetters[c % (sizeof(kLetters) - 1)]);
+  return out;
+}
+
+// ---- creating and deleting pods ----
+
+Status PodControl::Apply(const std::string& key, const Json& owner, const std::vector<Json>& create,
+                         const std::vector<Json>& remove) {
+  std::vector<std::string> uids;
+  for (const Json& p : remove) uids.push_back(UidOf(p));
+  int want = static_cast<int>(create.size());
+  expectations_->Expect(key, want, uids);
+  int created = 0;
+  for (int batch = 1; created < want; batch *= 2) {
+    for (int end = std::min(want, created + batch); created < end; ++created) {
+      auto made = client_->Create(client::kPods, NamespaceOf(owner), create[created]);
+      if (!made.ok()) {
+        expectations_->LowerCreations(key, want - created);
+        recorder_->Event(owner, "Warning", "FailedCreate", "Error creating: " + made.status().message());
+        return made.status();
+      }
+      recorder_->Event(owner, "Normal", "SuccessfulCreate", "Created pod: " + NameOf(*made));
+    }
+  }
+  for (const Json& pod : remove) {
+    Status s = client_->Delete(client::kPods, NamespaceOf(pod), NameOf(pod));
+    if (!s.ok()) expectations_->DeletionObserved(key, UidOf(pod));  // it will not be seen going
+    if (s.code() == Code::kNotFound) continue;
+    if (!s.ok()) {
+      recorder_->Event(owner, "Warning", "FailedDelete", "Error deleting: " + s.message());
+      return s;
+    }
+    recorder_->Event(owner, "Normal", "SuccessfulDelete", "Deleted pod: " + NameOf(pod));
+  }
+  return Status::OK();
 }
 
 // ---- conditions ----

@@ -23,6 +23,7 @@
 
 #include "apimachinery/labels/selector.h"
 #include "client/client.h"
+#include "client/record.h"
 #include "util/time.h"
 
 namespace kubes::controller {
@@ -42,6 +43,9 @@ std::string UidOf(const Json& obj);
 std::string NameOf(const Json& obj);
 std::string NamespaceOf(const Json& obj);
 bool IsBeingDeleted(const Json& obj);
+// "namespace/name" of obj's controller when it is of this apiVersion and kind (e.g.
+// "apps/v1", "ReplicaSet"), else "".
+std::string ControllerKey(const Json& obj, const std::string& api_version, const std::string& kind);
 
 // Claims objects for `owner` the way upstream's ControllerRefManager does:
 //  - owned by owner and matching the selector → kept;
@@ -52,8 +56,11 @@ bool IsBeingDeleted(const Json& obj);
 //  - owned by another controller → ignored.
 // Returns the claimed objects, with adoptions already applied. Patches go to `resource`
 // through `client`; an error aborts (the caller retries).
+// finalizers: added to adopted objects and removed from released ones (the Job
+// controller's batch.kubernetes.io/job-tracking, upstream ClaimPods' finalizers).
 Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Resource& resource, const Json& owner,
-                                       const labels::Selector& selector, const std::vector<Json>& candidates);
+                                       const labels::Selector& selector, const std::vector<Json>& candidates,
+                                       const std::vector<std::string>& finalizers = {});
 
 // ---- expectations ----
 
@@ -68,6 +75,8 @@ class Expectations {
 
   bool Satisfied(const std::string& key) const;
   void ExpectCreations(const std::string& key, int adds);
+  // Both at once (upstream SetExpectations): what one sync creates and deletes.
+  void Expect(const std::string& key, int adds, const std::vector<std::string>& delete_uids);
   // The pods (by uid) the controller is deleting.
   void ExpectDeletions(const std::string& key, const std::vector<std::string>& uids);
   void CreationObserved(const std::string& key);
@@ -89,6 +98,8 @@ class Expectations {
 
 // ---- pods ----
 
+// Succeeded or Failed.
+bool IsPodTerminal(const Json& pod);
 // Not Succeeded or Failed, and not being deleted (upstream IsPodActive).
 bool IsPodActive(const Json& pod);
 // The Ready condition is True.
@@ -111,6 +122,35 @@ void SortPodsForDeletion(std::vector<Json>& pods, TimePoint now);
 // "<owner>-", the template's labels, annotations, finalizers and spec, and the owner as
 // controller reference.
 Json PodFromTemplate(const Json& tmpl, const Json& owner);
+
+// ---- creating and deleting pods ----
+
+// How the ReplicaSet and DaemonSet controllers change their pods (upstream PodControl
+// with slowStartBatch): creates in batches of 1, 2, 4, … stopping at the first failure,
+// so a template that cannot work fails once rather than hundreds of times; events
+// SuccessfulCreate / FailedCreate / SuccessfulDelete / FailedDelete on the owner; the
+// owner's expectations set before and lowered for what failed (a failed create or
+// delete is never observed by the informer).
+class PodControl {
+ public:
+  PodControl(client::Client* c, client::EventRecorder* recorder, Expectations* expectations)
+      : client_(c), recorder_(recorder), expectations_(expectations) {}
+  // key: the owner's "namespace/name" in the expectations.
+  Status Apply(const std::string& key, const Json& owner, const std::vector<Json>& create,
+               const std::vector<Json>& remove);
+
+ private:
+  client::Client* client_;
+  client::EventRecorder* recorder_;
+  Expectations* expectations_;
+};
+
+// ---- names ----
+
+// A name suffix for an object's content (a Deployment's pod-template-hash, a
+// ControllerRevision's name): a 32-bit FNV-1a of its JSON and the collision count,
+// written with the letters upstream uses for such names (no vowels, no 0/1/3).
+std::string ComputeHash(const Json& obj, int32_t collision_count);
 
 // ---- conditions ----
 

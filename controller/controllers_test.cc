@@ -9,6 +9,7 @@
 #include "client/resources.h"
 #include "apiserver/apiserver.h"
 #include "client/client.h"
+#include "client/shared_informers.h"
 #include "controller/garbagecollector/garbagecollector.h"
 #include "controller/namespace/namespace_controller.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
@@ -123,8 +124,10 @@ TEST_F(ControllersTest, ServiceAccountsControllerCreatesDefaultsAndBringsThemBac
 }
 
 TEST_F(ControllersTest, GarbageCollectorDeletesOrphansAndHonoursOrphanPolicy) {
-  GarbageCollector gc(client_.get());
+  client::SharedInformers informers(client_.get());
+  GarbageCollector gc(client_.get(), &informers);
   std::atomic<bool> stop{false};
+  informers.Start(stop);
   std::thread run([&] { gc.Run(stop); });
   auto owner = client_->Create(kConfigMaps, "default", ConfigMap("owner"));
   ASSERT_TRUE(owner.ok());
@@ -147,6 +150,7 @@ TEST_F(ControllersTest, GarbageCollectorDeletesOrphansAndHonoursOrphanPolicy) {
   EXPECT_FALSE((*kept)["metadata"].contains("ownerReferences"));
   stop = true;
   run.join();
+  informers.Join();
 }
 
 }  // namespace
@@ -182,7 +186,9 @@ TEST_F(ControllersTest, SilentNodeBecomesUnknownTaintedAndItsPodsAreEvicted) {
   ASSERT_TRUE(client_->Create(kPods, "default", pod("goes", briefly)).ok());
 
   std::atomic<bool> stop{false};
-  NodeLifecycleController c(client_.get(), std::chrono::seconds(1));
+  client::SharedInformers informers(client_.get());
+  NodeLifecycleController c(client_.get(), &informers, std::chrono::seconds(1));
+  informers.Start(stop);
   std::thread t([&] { c.Run(stop); });
   bool evicted = Eventually([&] {
     auto p = client_->Get(kPods, "default", "goes");
@@ -191,6 +197,7 @@ TEST_F(ControllersTest, SilentNodeBecomesUnknownTaintedAndItsPodsAreEvicted) {
   auto n = client_->Get(kNodes, "", "n1");
   stop = true;
   t.join();
+  informers.Join();
   ASSERT_TRUE(evicted);
   ASSERT_TRUE(n.ok());
   const Json& ready = (*n)["status"]["conditions"][0];

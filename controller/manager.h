@@ -13,11 +13,28 @@
 
 #include "client/client.h"
 #include "client/informer.h"
+#include "client/shared_informers.h"
+
+namespace kubes::scheduler {
+class Scheduler;
+}  // namespace kubes::scheduler
 
 namespace kubes::controller {
+namespace podautoscaler {
+class HorizontalController;
+}  // namespace podautoscaler
 
+class DaemonSetController;
+class CronJobController;
 class DeploymentController;
+class DisruptionController;
+class GarbageCollector;
+class JobController;
+class LocalPathController;
+class NodeLifecycleController;
 class ReplicaSetController;
+class StatefulSetController;
+class TTLAfterFinishedController;
 
 // Settings of kube-controller-manager that kubes exposes as `kubes server` flags.
 struct ControllerOptions {
@@ -25,6 +42,11 @@ struct ControllerOptions {
   int node_cidr_mask_size = 24;
   std::chrono::seconds node_monitor_grace_period{40};  // a silent node is NotReady after this
   std::string local_storage_path = "/var/lib/kubes/storage";  // where local-path volumes live on nodes
+  // The HorizontalPodAutoscaler: how often each HPA is synced, and how long a scale-down
+  // waits for higher recommendations (--horizontal-pod-autoscaler-sync-period,
+  // --horizontal-pod-autoscaler-downscale-stabilization).
+  std::chrono::seconds horizontal_pod_autoscaler_sync_period{15};
+  std::chrono::seconds horizontal_pod_autoscaler_downscale_stabilization{300};
 };
 
 class ControllerManager {
@@ -37,14 +59,30 @@ class ControllerManager {
   void Stop();
 
  private:
+  // Runs `run` on a thread of its own, named (at most 15 characters) for ps/top, once
+  // Start has started the shared informers and they have synced.
+  void Spawn(const std::string& name, std::function<void()> run);
+  std::vector<std::pair<std::string, std::function<void()>>> pending_;
   client::LocalTransport::Handler handler_;
   std::string ca_pem_;
   ControllerOptions options_;
   std::vector<std::unique_ptr<client::LocalTransport>> transports_;
   std::vector<std::unique_ptr<client::Client>> clients_;
-  std::vector<std::unique_ptr<client::Informer>> workload_informers_;
+  std::unique_ptr<client::SharedInformers> informers_;
+  // The components on shared informers (their handlers live as long as they do).
+  std::unique_ptr<GarbageCollector> gc_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+  std::unique_ptr<NodeLifecycleController> lifecycle_;
+  std::unique_ptr<LocalPathController> local_path_;
   std::unique_ptr<ReplicaSetController> replicaset_;
   std::unique_ptr<DeploymentController> deployment_;
+  std::unique_ptr<DisruptionController> disruption_;
+  std::unique_ptr<DaemonSetController> daemonset_;
+  std::unique_ptr<StatefulSetController> statefulset_;
+  std::unique_ptr<JobController> job_;
+  std::unique_ptr<CronJobController> cronjob_;
+  std::unique_ptr<TTLAfterFinishedController> ttl_after_finished_;
+  std::unique_ptr<podautoscaler::HorizontalController> horizontal_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
 };

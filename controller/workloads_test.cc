@@ -12,8 +12,11 @@
 #include "client/resources.h"
 #include "controller/controller_utils.h"
 #include "controller/deployment/deployment_controller.h"
+#include "controller/daemon/daemon_set.h"
 #include "controller/deployment/deployment_util.h"
+#include "controller/disruption/disruption.h"
 #include "controller/replicaset/replica_set.h"
+#include "controller/statefulset/stateful_set.h"
 
 namespace kubes::controller {
 namespace {
@@ -59,13 +62,13 @@ TEST(DeploymentUtil, SurgeRoundsUpUnavailabilityDown) {
 
 TEST(DeploymentUtil, HashIsStableAndSafe) {
   Json t = {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx"}}}}}}};
-  std::string h = dep::ComputeHash(t, 0);
-  EXPECT_EQ(h, dep::ComputeHash(t, 0));
-  EXPECT_NE(h, dep::ComputeHash(t, 1));  // a collision count gives another name
+  std::string h = ComputeHash(t, 0);
+  EXPECT_EQ(h, ComputeHash(t, 0));
+  EXPECT_NE(h, ComputeHash(t, 1));  // a collision count gives another name
   EXPECT_EQ(h.find_first_not_of("bcdfghjklmnpqrstvwxz2456789"), std::string::npos) << h;
   Json other = t;
   other["spec"]["containers"][0]["image"] = "nginx:2";
-  EXPECT_NE(h, dep::ComputeHash(other, 0));
+  EXPECT_NE(h, ComputeHash(other, 0));
 }
 
 TEST(DeploymentUtil, TemplatesEqualApartFromTheHashLabel) {
@@ -155,6 +158,66 @@ TEST(ControllerUtils, ExpectationsWaitForTheInformerOrTimeOut) {
   EXPECT_TRUE(e.Satisfied("ns/rs"));  // a lost event must not wedge the controller
 }
 
+TEST(DaemonSet, WhichNodesRunTheDaemon) {
+  Json ds = {{"metadata", {{"name", "d"}, {"namespace", "default"}, {"uid", "u"}, {"generation", 1}}},
+             {"apiVersion", "apps/v1"},
+             {"kind", "DaemonSet"},
+             {"spec", {{"template", {{"metadata", {{"labels", {{"a", "b"}}}}},
+                                     {"spec", {{"nodeSelector", {{"disk", "ssd"}}}}}}}}}};
+  auto node = [](Json labels, Json taints = Json::array()) {
+    return Json{{"metadata", {{"name", "n1"}, {"labels", labels}}}, {"spec", {{"taints", taints}}}};
+  };
+  using P = DaemonSetController::Placement;
+  auto check = [&](const Json& n, bool run, bool stay) {
+    P p = DaemonSetController::NodeShouldRunDaemonPod(ds, n);
+    EXPECT_EQ(p.should_run, run) << n.dump();
+    EXPECT_EQ(p.should_continue, stay) << n.dump();
+  };
+  check(node({{"disk", "ssd"}}), true, true);
+  check(node({{"disk", "hdd"}}), false, false);  // the selector does not match
+  // Cordoned and unreachable nodes keep their daemons (automatic tolerations)...
+  check(node({{"disk", "ssd"}}, {{{"key", "node.kubernetes.io/unschedulable"}, {"effect", "NoSchedule"}}}), true, true);
+  check(node({{"disk", "ssd"}}, {{{"key", "node.kubernetes.io/unreachable"}, {"effect", "NoExecute"}}}), true, true);
+  // ...a NoSchedule taint of one's own keeps new ones away but lets a running one stay,
+  check(node({{"disk", "ssd"}}, {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoSchedule"}}}), false, true);
+  // and a NoExecute one removes it.
+  check(node({{"disk", "ssd"}}, {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoExecute"}}}), false, false);
+
+  Json pod = DaemonSetController::NewDaemonPod(ds, "n1", "abc");
+  EXPECT_EQ(pod["metadata"]["labels"]["controller-revision-hash"], "abc");
+  EXPECT_EQ(pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                ["nodeSelectorTerms"][0]["matchFields"][0]["values"][0],
+            "n1");
+  EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["kind"], "DaemonSet");
+}
+
+TEST(StatefulSet, OrdinalsAndIdentity) {
+  using S = StatefulSetController;
+  EXPECT_EQ(S::OrdinalOf("web", "web-0"), 0);
+  EXPECT_EQ(S::OrdinalOf("web", "web-12"), 12);
+  for (const char* bad : {"web", "web-", "web-01", "web-x", "webx-1", "other-1", "web-1-2"}) {
+    EXPECT_EQ(S::OrdinalOf("web", bad), -1) << bad;
+  }
+  Json set = {{"apiVersion", "apps/v1"},
+              {"kind", "StatefulSet"},
+              {"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
+              {"spec",
+               {{"serviceName", "nginx"},
+                {"volumeClaimTemplates", {{{"metadata", {{"name", "www"}}}}}}}}};
+  Json tmpl = {{"metadata", {{"labels", {{"app", "nginx"}}}}},
+               {"spec", {{"volumes", {{{"name", "www"}, {"emptyDir", Json::object()}}, {{"name", "other"}, {"emptyDir", Json::object()}}}}}}};
+  Json pod = S::NewStatefulPod(set, tmpl, 2, "web-abc");
+  EXPECT_EQ(pod["metadata"]["name"], "web-2");
+  EXPECT_FALSE(pod["metadata"].contains("generateName"));
+  EXPECT_EQ(pod["spec"]["hostname"], "web-2");
+  EXPECT_EQ(pod["spec"]["subdomain"], "nginx");
+  EXPECT_EQ(pod["metadata"]["labels"]["controller-revision-hash"], "web-abc");
+  EXPECT_EQ(pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"], "2");
+  // The claim template's volume replaces the template's volume of the same name.
+  ASSERT_EQ(pod["spec"]["volumes"].size(), 2u);
+  EXPECT_EQ(pod["spec"]["volumes"][1]["persistentVolumeClaim"]["claimName"], "www-web-2");
+}
+
 // ---- against an apiserver ----
 
 class WorkloadsTest : public ::testing::Test {
@@ -167,9 +230,10 @@ class WorkloadsTest : public ::testing::Test {
     pods_ = std::make_unique<client::Informer>(c_, kPods);
     rss_ = std::make_unique<client::Informer>(c_, kReplicaSets);
     deployments_ = std::make_unique<client::Informer>(c_, kDeployments);
+    budgets_ = std::make_unique<client::Informer>(c_, client::kPodDisruptionBudgets);
   }
   void StartInformers() {
-    for (auto* inf : {pods_.get(), rss_.get(), deployments_.get()}) {
+    for (auto* inf : {pods_.get(), rss_.get(), deployments_.get(), budgets_.get()}) {
       threads_.emplace_back([this, inf] { inf->Run(stop_); });
     }
     ASSERT_TRUE(TestServer::Eventually([&] { return pods_->HasSynced() && rss_->HasSynced() && deployments_->HasSynced(); }));
@@ -177,7 +241,15 @@ class WorkloadsTest : public ::testing::Test {
   void TearDown() override {
     stop_ = true;
     for (auto& t : threads_) t.join();
+    controllers_.clear();  // only now: the informers no longer call their handlers
     server_.Stop();
+  }
+  // A controller that lives until the informers feeding it have stopped.
+  template <class T, class... Args>
+  T& Make(Args&&... args) {
+    auto c = std::make_shared<T>(std::forward<Args>(args)...);
+    controllers_.push_back(c);
+    return *c;
   }
   static Json Template(const std::string& image) {
     return {{"metadata", {{"labels", {{"app", "web"}}}}},
@@ -210,13 +282,14 @@ class WorkloadsTest : public ::testing::Test {
 
   TestServer server_;
   client::Client* c_ = nullptr;
-  std::unique_ptr<client::Informer> pods_, rss_, deployments_;
+  std::unique_ptr<client::Informer> pods_, rss_, deployments_, budgets_;
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
+  std::vector<std::shared_ptr<void>> controllers_;
 };
 
 TEST_F(WorkloadsTest, ReplicaSetCreatesAdoptsAndDeletes) {
-  ReplicaSetController rsc(c_, *pods_, *rss_);
+  auto& rsc = Make<ReplicaSetController>(c_, *pods_, *rss_);
   StartInformers();
   // An orphan that matches is adopted rather than duplicated.
   Json orphan = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "orphan"}, {"labels", {{"app", "web"}}}}},
@@ -269,7 +342,7 @@ TEST_F(WorkloadsTest, ReplicaSetCreatesAdoptsAndDeletes) {
 }
 
 TEST_F(WorkloadsTest, DeploymentRollsOutThroughReplicaSets) {
-  DeploymentController dc(c_, *deployments_, *rss_, *pods_);
+  auto& dc = Make<DeploymentController>(c_, *deployments_, *rss_, *pods_);
   StartInformers();
   Json d = {{"apiVersion", "apps/v1"},
             {"kind", "Deployment"},
@@ -335,6 +408,55 @@ TEST_F(WorkloadsTest, DeploymentRollsOutThroughReplicaSets) {
   }
   dep_now = *c_->Get(kDeployments, "default", "web");
   EXPECT_EQ(dep_now["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+}
+
+TEST_F(WorkloadsTest, DisruptionBudgetCountsHealthyPods) {
+  client::Informer& budgets = *budgets_;
+  auto& dc = Make<DisruptionController>(c_, *pods_, budgets);
+  StartInformers();
+  auto ready_pod = [&](const std::string& name, bool ready) {
+    Json p = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"labels", {{"app", "db"}}}}},
+              {"spec", Template("redis")["spec"]}};
+    auto made = c_->Create(kPods, "default", p);
+    ASSERT_TRUE(made.ok());
+    Json st = *made;
+    st["status"] = {{"phase", "Running"},
+                    {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"},
+                                     {"lastTransitionTime", "2024-01-01T00:00:00Z"}}}}};
+    ASSERT_TRUE(c_->Update(kPods, "default", st, "status").ok());
+  };
+  ready_pod("db-0", true);
+  ready_pod("db-1", true);
+  ready_pod("db-2", false);
+  Json pdb = {{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"}, {"metadata", {{"name", "db"}}},
+              {"spec", {{"minAvailable", 1}, {"selector", {{"matchLabels", {{"app", "db"}}}}}}}};
+  auto created = c_->Create(client::kPodDisruptionBudgets, "default", pdb);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_TRUE(Seen(budgets, "default/db", *created));
+  ASSERT_TRUE(TestServer::Eventually([&] {
+    size_t ready = 0;
+    for (const auto& p : pods_->List()) ready += IsPodReady(p);
+    return ready == 2 && pods_->List().size() == 3;
+  }));
+  Status s = dc.SyncBudget("default/db");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Json st = (*c_->Get(client::kPodDisruptionBudgets, "default", "db"))["status"];
+  EXPECT_EQ(st["expectedPods"], 3);
+  EXPECT_EQ(st["currentHealthy"], 2);
+  EXPECT_EQ(st["desiredHealthy"], 1);
+  EXPECT_EQ(st["disruptionsAllowed"], 1);
+  EXPECT_EQ(st["conditions"][0]["reason"], "SufficientPods");
+
+  // A percentage needs the pods' controllers: these have none, so nothing may go.
+  auto pct = c_->Patch(client::kPodDisruptionBudgets, "default", "db", "application/merge-patch+json",
+                       {{"spec", {{"minAvailable", "50%"}}}});
+  ASSERT_TRUE(pct.ok());
+  ASSERT_TRUE(Seen(budgets, "default/db", *pct));
+  ASSERT_TRUE(dc.SyncBudget("default/db").ok());
+  st = (*c_->Get(client::kPodDisruptionBudgets, "default", "db"))["status"];
+  EXPECT_EQ(st["disruptionsAllowed"], 0);
+  EXPECT_EQ(st["conditions"][0]["reason"], "SyncFailed");
+  EXPECT_EQ(st["conditions"][0]["message"], "found no controller ref for pod \"db-0\"");
 }
 
 }  // namespace

@@ -185,6 +185,9 @@ finish_nginx() {
   ln -sfn /dev/stdout "$root/var/log/nginx/access.log"
   ln -sfn /dev/stderr "$root/var/log/nginx/error.log"
   cp "$root/usr/share/nginx/html/index.html" "$root/var/www/html/index.nginx-debian.html"
+  # Serve /usr/share/nginx/html as the official image does: the docs' examples mount
+  # their content there.
+  sed -i 's#^\(\s*root\) /var/www/html;#\1 /usr/share/nginx/html;#' "$root/etc/nginx/sites-available/default"
 }
 
 finish_redis() {

@@ -38,7 +38,7 @@ void Kubelet::Worker(const std::atomic<bool>& stop) {
 void Kubelet::Housekeeping() {
   if (!pods_.HasSynced()) return;
   std::set<std::string> known;
-  for (const auto& p : pods_.List()) known.insert(p["metadata"].value("uid", ""));
+  for (const auto& p : pods_.Snapshot()) known.insert((*p)["metadata"].value("uid", ""));
   std::set<std::string> orphans;
   for (const auto& c : runtime_->List()) {
     if (!known.count(c.labels.pod_uid)) orphans.insert(c.labels.pod_uid);

@@ -29,6 +29,7 @@
 #include "client/record.h"
 #include "client/workqueue.h"
 #include "kubelet/backoff.h"
+#include "kubelet/stats.h"
 #include "kubelet/streaming/remotecommand.h"
 #include "network/pod_network.h"
 #include "network/routes.h"
@@ -74,7 +75,9 @@ class Kubelet {
   //   GET /exec/{ns}/{pod}/{container}?command=…   (WebSocket upgrade)
   //   GET /attach/{ns}/{pod}/{container}
   //   GET /portForward/{ns}/{pod}
-  // The apiserver's pods/log, exec, attach and portforward proxy here.
+  //   GET /stats/summary                           (CPU and memory use, stats.cc)
+  // The apiserver's pods/log, exec, attach and portforward proxy here; metrics/ reads
+  // /stats/summary for metrics.k8s.io.
   apiserver::Response Serve(apiserver::Request& req);
 
   const std::string& node_name() const { return options_.node_name; }
@@ -111,6 +114,10 @@ class Kubelet {
   apiserver::Response ServeLogs(const apiserver::Request& req, const std::vector<std::string>& parts);
   apiserver::Response ServeExec(const apiserver::Request& req, const std::vector<std::string>& parts, bool attach);
   apiserver::Response ServePortForward(const apiserver::Request& req, const std::vector<std::string>& parts);
+  // stats.cc: the pods and cgroups to measure, the collection loop, /stats/summary.
+  std::vector<PodStatsRef> StatsPods() const;
+  void StatsLoop(const std::atomic<bool>& stop);
+  apiserver::Response ServeStatsSummary(const apiserver::Request& req);
   // A session on a container's own stdio through conmon's attach socket (attach.cc).
   Result<streaming::Process> AttachProcess(const std::string& id, const streaming::Options& o);
   // The runtime container that runs `container` of a pod now (or ran it last).
@@ -132,6 +139,7 @@ class Kubelet {
   std::unique_ptr<runtime::images::Store> images_;
   std::unique_ptr<runtime::images::RegistriesConfig> registries_;  // <data dir>/registries.yaml
   std::unique_ptr<client::EventRecorder> recorder_;
+  std::unique_ptr<StatsCollector> stats_;
   client::Informer pods_;
   client::Informer nodes_;  // other nodes' pod CIDRs → routes to them
   network::NodeRoutes routes_;

@@ -122,6 +122,7 @@ apiserver::Response Kubelet::Serve(apiserver::Request& req) {
   if (parts.size() >= 4 && parts[0] == "exec") return ServeExec(req, parts, false);
   if (parts.size() >= 4 && parts[0] == "attach") return ServeExec(req, parts, true);
   if (parts.size() >= 3 && parts[0] == "portForward") return ServePortForward(req, parts);
+  if (parts.size() == 2 && parts[0] == "stats" && parts[1] == "summary") return ServeStatsSummary(req);
   return Error(404, "NotFound", "the kubelet has no endpoint " + req.path);
 }
 

@@ -25,7 +25,8 @@ void Cache::RemoveNode(const std::string& name) {
   else it->second.ClearNode();
 }
 
-void Cache::AddOrUpdatePod(const Json& pod) {
+void Cache::AddOrUpdatePod(std::shared_ptr<const Json> shared) {
+  const Json& pod = *shared;
   std::string uid = PodUID(pod);
   std::string node = StringAt(pod, {"spec", "nodeName"});
   std::lock_guard<std::mutex> lock(mu_);
@@ -37,7 +38,7 @@ void Cache::AddOrUpdatePod(const Json& pod) {
   }
   if (Finished(pod)) return RemovePodLocked(uid);
   if (it != pods_.end() && it->second.node != node) RemovePodLocked(uid);
-  nodes_[node].AddPod(std::make_shared<const Json>(pod));  // replaces an older version
+  nodes_[node].AddPod(std::move(shared));  // replaces an older version
   pods_[uid] = PodState{node, false};
 }
 

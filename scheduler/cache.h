@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,8 +27,10 @@ class Cache {
   void RemoveNode(const std::string& name);
 
   // A pod as the informer reports it. Pods bound to a node (spec.nodeName) count there;
-  // a pod that was assumed and now shows up bound is confirmed.
-  void AddOrUpdatePod(const Json& pod);
+  // a pod that was assumed and now shows up bound is confirmed. The cache keeps the
+  // object itself (the informer's, not a copy of its own); the other form copies.
+  void AddOrUpdatePod(std::shared_ptr<const Json> pod);
+  void AddOrUpdatePod(const Json& pod) { AddOrUpdatePod(std::make_shared<const Json>(pod)); }
   void RemovePod(const Json& pod);
 
   // The scheduler is binding `pod` to `node`.

@@ -40,17 +40,17 @@ Json WithKind(Json pod) {
 
 }  // namespace
 
-Scheduler::Scheduler(client::Client* client, std::string scheduler_name)
+Scheduler::Scheduler(client::Client* client, client::SharedInformers* informers, std::string scheduler_name)
     : client_(client),
       name_(std::move(scheduler_name)),
-      pods_(client, kPods),
-      nodes_(client, kNodes),
+      pods_(informers->For(kPods)),
+      nodes_(informers->For(kNodes)),
       rng_(std::random_device{}()),
       recorder_(client, name_) {
-  pods_.AddHandlers({[this](const Json& p) { OnPodAdd(p); },
+  pods_->AddHandlers({[this](const Json& p) { OnPodAdd(p); },
                      [this](const Json& o, const Json& p) { OnPodUpdate(o, p); },
                      [this](const Json& p) { OnPodDelete(p); }});
-  nodes_.AddHandlers({[this](const Json& n) {
+  nodes_->AddHandlers({[this](const Json& n) {
                         cache_.AddOrUpdateNode(n);
                         MoveAllToActive();
                       },
@@ -74,12 +74,12 @@ std::chrono::milliseconds Scheduler::PodBackoff(int failures) {
 // ---- Informer handlers: they only update the cache and enqueue keys ----
 
 void Scheduler::OnPodAdd(const Json& pod) {
-  if (Bound(pod)) cache_.AddOrUpdatePod(pod);
+  if (Bound(pod)) cache_.AddOrUpdatePod(pods_->Shared(pod));
   else if (Responsible(pod)) queue_.Add(PodKey(pod));
 }
 
 void Scheduler::OnPodUpdate(const Json& old_pod, const Json& pod) {
-  cache_.AddOrUpdatePod(pod);
+  cache_.AddOrUpdatePod(pods_->Shared(pod));
   if (Bound(pod)) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -119,7 +119,7 @@ void Scheduler::MoveAllToActive() {
 
 Status Scheduler::ScheduleOne(const std::string& key) {
   Json pod;
-  if (!pods_.Get(key, &pod)) return Status::OK();  // deleted
+  if (!pods_->Get(key, &pod)) return Status::OK();  // deleted
   // Bound, not ours, or bound by us a moment ago and the informer has not caught up.
   if (!Responsible(pod) || cache_.IsAssumed(PodUID(pod))) return Status::OK();
   pod = WithKind(std::move(pod));
@@ -189,14 +189,12 @@ void Scheduler::ProcessNext(const std::string& key) {
 }
 
 void Scheduler::Run(const std::atomic<bool>& stop) {
-  std::thread pods([&] { pods_.Run(stop); });
-  std::thread nodes([&] { nodes_.Run(stop); });
   std::thread stopper([&] {
     while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     queue_.ShutDown();
   });
   // Decide nothing before the cache holds every node and bound pod.
-  while (!stop && !(pods_.HasSynced() && nodes_.HasSynced())) {
+  while (!stop && !(pods_->HasSynced() && nodes_->HasSynced())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   while (auto key = queue_.Get()) {
@@ -204,8 +202,6 @@ void Scheduler::Run(const std::atomic<bool>& stop) {
     queue_.Done(*key);
   }
   stopper.join();
-  nodes.join();
-  pods.join();
 }
 
 }  // namespace kubes::scheduler

@@ -22,8 +22,13 @@
 // touched. One pod is scheduled at a time, in arrival order (upstream sorts by
 // priority).
 //
-// Thread-safety: construct, Run (blocks until stop is set, using its own threads),
-// destroy. The destructor flushes pending events for up to a second.
+// The pod and node informers are the process's shared ones (client::SharedInformers,
+// as kube-controller-manager's controllers share theirs): the scheduler adds its
+// handlers in the constructor, and whoever owns the informers starts them.
+//
+// Thread-safety: construct (before the shared informers start), Run (blocks until stop
+// is set, using its own threads), destroy. The destructor flushes pending events for up
+// to a second.
 #pragma once
 
 #include <atomic>
@@ -36,6 +41,7 @@
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/record.h"
+#include "client/shared_informers.h"
 #include "client/workqueue.h"
 #include "scheduler/cache.h"
 #include "scheduler/schedule_one.h"
@@ -47,7 +53,10 @@ class Scheduler {
   static constexpr std::chrono::seconds kInitialBackoff{1};
   static constexpr std::chrono::seconds kMaxBackoff{10};
 
-  explicit Scheduler(client::Client* client, std::string scheduler_name = "default-scheduler");
+  // client: for bindings, status and events, as the scheduler's own identity.
+  // informers: pods and nodes come from there. REQUIRES: not started yet.
+  Scheduler(client::Client* client, client::SharedInformers* informers,
+            std::string scheduler_name = "default-scheduler");
   void Run(const std::atomic<bool>& stop);
 
   // One attempt for the pod "namespace/name". OK when there is nothing more to do
@@ -75,8 +84,8 @@ class Scheduler {
 
   client::Client* client_;
   std::string name_;
-  client::Informer pods_;
-  client::Informer nodes_;
+  client::Informer* pods_;   // shared
+  client::Informer* nodes_;  // shared
   client::WorkQueue queue_;
   Cache cache_;
   std::mt19937_64 rng_;  // the scheduling loop's only

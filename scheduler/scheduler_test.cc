@@ -49,14 +49,20 @@ class SchedulerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // The scheduler registers on shared informers, which start once it is constructed
+  // (as ControllerManager does it).
   void StartScheduler() {
-    scheduler_ = std::make_unique<Scheduler>(client_.get());
+    informers_ = std::make_unique<client::SharedInformers>(client_.get());
+    scheduler_ = std::make_unique<Scheduler>(client_.get(), informers_.get());
+    informers_->Start(stop_);
     thread_ = std::thread([this] { scheduler_->Run(stop_); });
   }
   void StopScheduler() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
+    if (informers_) informers_->Join();  // no handler of the scheduler runs any more
     scheduler_.reset();
+    informers_.reset();
   }
 
   void CreateNode(const std::string& name, const std::string& cpu, Json spec = Json::object()) {
@@ -110,6 +116,7 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<apiserver::APIServer> server_;
   std::unique_ptr<client::LocalTransport> transport_;
   std::unique_ptr<client::Client> client_;
+  std::unique_ptr<client::SharedInformers> informers_;
   std::unique_ptr<Scheduler> scheduler_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -245,8 +252,9 @@ TEST(ResponsibleTest, OnlyPendingPodsOfThisScheduler) {
       },
       {});
   client::Client client(&transport);
-  Scheduler s(&client);
-  Scheduler other(&client, "my-scheduler");
+  client::SharedInformers informers(&client);  // never started
+  Scheduler s(&client, &informers);
+  Scheduler other(&client, &informers, "my-scheduler");
   struct Case {
     std::string name;
     Json pod;

@@ -8,7 +8,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILE
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build-fuzz decode_fuzz protobuf_fuzz yaml_fuzz json_patch_fuzz strategic_merge_patch_fuzz \
   labels_selector_fuzz fields_selector_fuzz jwt_fuzz fieldmanager_fuzz crd_schema_fuzz images_fuzz websocket_fuzz \
-  spdy_fuzz scheduler_fuzz kubes_demo_http_fuzz
+  spdy_fuzz scheduler_fuzz kubes_demo_http_fuzz schedule_fuzz summary_fuzz
 run() {  # name corpus-dir
   local work="build-fuzz/corpus-$1"
   mkdir -p "$work"
@@ -30,3 +30,5 @@ run websocket kubelet/streaming/websocket_fuzz kubelet/streaming/fuzz_corpus/web
 run spdy kubelet/streaming/spdy_fuzz kubelet/streaming/fuzz_corpus/spdy
 run scheduler scheduler/scheduler_fuzz scheduler/fuzz_corpus/scheduler
 run kubes_demo_http cmd/kubes-demo/kubes_demo_http_fuzz cmd/kubes-demo/fuzz_corpus/http
+run schedule controller/schedule_fuzz controller/cronjob/fuzz_corpus/schedule
+run summary metrics/summary_fuzz metrics/fuzz_corpus/summary

@@ -61,6 +61,7 @@ class Endpoints {
   Response Delete(const Request& req, const Target& t);
   Response DeleteCollection(const Request& req, const Target& t);
   Response Bind(const Request& req, const Target& t);  // pods/binding (binding.cc)
+  Response Evict(const Request& req, const Target& t);  // pods/eviction (eviction.cc)
   Response ProxyToNode(const Request& req, const Target& t);  // node_proxy.cc
 
   // The shared write pipeline (admit.cc). `old` is null on create.

@@ -54,6 +54,10 @@ std::string EncodeTable(const ResourceInfo& r, const std::vector<const StoredObj
 // "Pod" -> {"kind":"Status",...}: "Success" Status for deletes that remove at once.
 std::string SuccessStatus(const ResourceInfo& r, const Json& obj);
 
+// Decodes a create/update body (JSON, YAML or protobuf) and checks its apiVersion and
+// kind against r's.
+Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::SchemaRegistry& schemas);
+
 // Parses a resourceVersion query value: "" and "0" mean 0.
 Result<int64_t> ParseResourceVersion(const std::string& s);
 

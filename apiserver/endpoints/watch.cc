@@ -56,6 +56,9 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
       return EventLine(type, endpoints::EncodeTable(*r, {obj.get()}, out, std::to_string(obj->revision), "",
                                                     clock->Now(), first));
     };
+    // Older versions in the cacher's history are kept as text only: selectors and
+    // Table rows need them parsed, a plain watch sends the text as it is.
+    bool needs_parsed = out.table || !f.labels.Empty() || !f.fields.Empty();
     bool first = true;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     auto last_bookmark = std::chrono::steady_clock::now();
@@ -69,7 +72,11 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
         return;
       }
       std::string batch;
-      for (const auto& ev : *events) {
+      for (WatchEvent ev : *events) {
+        if (needs_parsed) {
+          ev.object = Parsed(ev.object);
+          ev.prev = Parsed(ev.prev);
+        }
         bool now_matches = f.Matches(*r, ev.object->object);
         bool was_matching = ev.prev && f.Matches(*r, ev.prev->object);
         const char* type = WatchEventTypeName(ev.type);

@@ -50,7 +50,10 @@ std::string SummarizeBody(const std::string& body) {
   return body.size() > 30 ? hex + " ..." : hex;
 }
 
-// Decodes a create/update body into JSON and checks its apiVersion and kind.
+}  // namespace
+
+namespace endpoints {
+
 Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::SchemaRegistry& schemas) {
   std::string type = MediaType(req);
   Result<Json> obj = Json();
@@ -85,6 +88,11 @@ Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::Sc
   o["kind"] = r.kind;
   return obj;
 }
+
+}  // namespace endpoints
+
+namespace {
+using endpoints::DecodeBody;
 
 bool DryRun(const Request& req) { return req.Query("dryRun") == "All"; }
 
@@ -162,6 +170,7 @@ Response Endpoints::Create(const Request& req, const Target& t) {
     return ErrorResponse(Status(Code::kMethodNotAllowed, "the server does not allow this method on the requested resource"));
   }
   if (r.resource == "pods" && r.group.empty() && t.subresource == "binding") return Bind(req, t);
+  if (r.resource == "pods" && r.group.empty() && t.subresource == "eviction") return Evict(req, t);
   if (!t.subresource.empty()) {
     return ErrorResponse(Status(Code::kMethodNotAllowed, r.resource + "/" + t.subresource + ": create is not supported yet by kubes"));
   }

@@ -74,6 +74,9 @@ const std::vector<Builtin>& Builtins() {
       {"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", {"pc"}, {}, kCluster, {}},
       {"coordination.k8s.io", "v1", "Lease", "leases", {}, {}, kNamespaced, {}},
       {"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", {}, {}, kNamespaced, {}},
+      // Served from the kubelets' measurements, not from storage (metrics/).
+      {"metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", {}, {}, kCluster, {}},
+      {"metrics.k8s.io", "v1beta1", "PodMetrics", "pods", {}, {}, kNamespaced, {}},
   };
   return b;
 }
@@ -105,6 +108,7 @@ void RegisterBuiltins(Registry& reg, const api::SchemaRegistry& schemas) {
     r->printer = FindPrinter(r->group, r->kind);
     // The review APIs answer a question per request and store nothing.
     if (r->group == "authentication.k8s.io" || r->group == "authorization.k8s.io") r->verbs = {"create"};
+    if (r->group == "metrics.k8s.io") r->verbs = {"get", "list"};
     ApplyStrategy(*r);
     reg.Add(std::move(r));
   }

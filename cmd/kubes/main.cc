@@ -51,6 +51,9 @@ Server flags:
   --default-local-storage-path DIR  where local-path volumes live on the nodes (default <data-dir>/storage)
   --container-log-max-size Q  rotate a container's log past this size (default 10Mi; 5 files kept)
   --node-monitor-grace-period D  a node silent this long is NotReady, its pods evicted later (default 40s)
+  --horizontal-pod-autoscaler-sync-period D  how often each HorizontalPodAutoscaler is synced (default 15s)
+  --horizontal-pod-autoscaler-downscale-stabilization D  how far back a scale-down looks for higher
+                            recommendations (default 5m)
   --node-ip IP              the node's InternalIP (default: the first address of an interface)
   --container-runtime PATH  crun or runc
   --disable-default-registry-endpoint  pull only through the mirrors in <data-dir>/registries.yaml (default: crun when it works here, else runc)
@@ -119,6 +122,15 @@ int Server(const std::vector<std::string>& args) {
         return 2;
       }
       opts.controllers.node_monitor_grace_period = *d;
+    }
+    else if (a == "--horizontal-pod-autoscaler-sync-period" || a == "--horizontal-pod-autoscaler-downscale-stabilization") {
+      auto d = ParseDuration(value(a.c_str()));
+      if (!d) {
+        std::fprintf(stderr, "kubes server: %s wants a duration such as 15s or 5m\n", a.c_str());
+        return 2;
+      }
+      if (a == "--horizontal-pod-autoscaler-sync-period") opts.controllers.horizontal_pod_autoscaler_sync_period = *d;
+      else opts.controllers.horizontal_pod_autoscaler_downscale_stabilization = *d;
     }
     else if (a == "--node-ip") node.node_ip = value("--node-ip");
     else if (a == "--container-runtime") node.oci_runtime = value("--container-runtime");

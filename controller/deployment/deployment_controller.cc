@@ -14,12 +14,8 @@ using client::kReplicaSets;
 
 std::string KeyOf(const Json& obj) { return client::Informer::KeyOf(obj); }
 
-// "ns/name" of the owner of kind `kind` (apps group) controlling obj, or "".
-std::string OwnerKey(const Json& obj, const char* kind) {
-  auto ref = GetControllerOf(obj);
-  if (!ref || ref->value("kind", "") != kind || ref->value("apiVersion", "").rfind("apps/", 0) != 0) return "";
-  return NamespaceOf(obj) + "/" + ref->value("name", "");
-}
+// "ns/name" of the apps/v1 object of kind `kind` controlling obj, or "".
+std::string OwnerKey(const Json& obj, const char* kind) { return ControllerKey(obj, "apps/v1", kind); }
 
 Result<labels::Selector> SelectorOf(const Json& obj) {
   return labels::SelectorFromLabelSelector(obj.value("spec", Json::object()).value("selector", Json()));

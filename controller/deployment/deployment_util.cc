@@ -66,24 +66,6 @@ int32_t MaxUnavailable(const Json& d) {
   return std::min(Fenceposts(d).second, Replicas(d));
 }
 
-std::string ComputeHash(const Json& pod_template, int32_t collision_count) {
-  uint32_t h = 2166136261u;
-  auto feed = [&h](unsigned char b) {
-    h ^= b;
-    h *= 16777619u;
-  };
-  for (unsigned char c : pod_template.dump()) feed(c);
-  if (collision_count > 0) {
-    uint32_t c = static_cast<uint32_t>(collision_count);
-    for (int i = 0; i < 4; ++i) feed(static_cast<unsigned char>(c >> (8 * i)));
-  }
-  static constexpr char kLetters[] = "bcdfghjklmnpqrstvwxz2456789";
-  std::string digits = std::to_string(h);
-  std::string out;
-  for (unsigned char c : digits) out.push_back(kLetters[c % (sizeof(kLetters) - 1)]);
-  return out;
-}
-
 int64_t Revision(const Json& obj) {
   const Json& ann = obj.value("metadata", Json::object()).value("annotations", Json::object());
   std::string v = ann.value(kRevisionAnnotation, "");

@@ -37,10 +37,6 @@ int32_t ScaledValue(const Json& int_or_percent, int32_t total, bool round_up);
 int32_t MaxSurge(const Json& d);
 int32_t MaxUnavailable(const Json& d);
 
-// The pod-template-hash of a template: a 32-bit FNV-1a of its JSON and the collision
-// count, written with the letters upstream uses for such names (no vowels, no 0/1/3).
-std::string ComputeHash(const Json& pod_template, int32_t collision_count);
-
 // The deployment.kubernetes.io/revision annotation as a number (0 when absent/bad).
 int64_t Revision(const Json& obj);
 int64_t MaxRevision(const std::vector<Json>& replica_sets);

@@ -8,12 +8,20 @@ namespace kubes::controller {
 namespace {
 
 constexpr auto kRecheck = std::chrono::milliseconds(500);
+const client::Resource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
+                                                  "CustomResourceDefinition"};
 constexpr int kRediscoverMillis = 30000;
 Status Waiting(const std::string& what) { return Status(Code::kConflict, what); }
 
 }  // namespace
 
-GarbageCollector::GarbageCollector(client::Client* c) : client_(c) {}
+GarbageCollector::GarbageCollector(client::Client* c, client::SharedInformers* informers) : client_(c) {
+  // A new or changed CRD means new kinds to follow: look again soon.
+  informers->For(kCustomResourceDefinitions)
+      ->AddHandlers({.on_add = [this](const Json&) { crd_changed_ = true; },
+                     .on_update = [this](const Json&, const Json&) { crd_changed_ = true; },
+                     .on_delete = nullptr});
+}
 
 void GarbageCollector::Observe(const DiscoveredResource* r, const Json& obj, bool deleted) {
   const Json& meta = obj.value("metadata", Json::object());
@@ -195,6 +203,7 @@ void GarbageCollector::FollowNewResources(const std::atomic<bool>& stop, std::ve
     resources_.push_back(std::make_unique<DiscoveredResource>(r));
     const DiscoveredResource* rp = resources_.back().get();
     auto inf = std::make_unique<client::Informer>(client_, rp->resource);
+    inf->SetTransform(client::KeepMetadataOnly);
     inf->AddHandlers({[this, rp](const Json& o) { Observe(rp, o, false); },
                       [this, rp](const Json&, const Json& o) { Observe(rp, o, false); },
                       [this, rp](const Json& o) { Observe(rp, o, true); }});
@@ -206,18 +215,11 @@ void GarbageCollector::FollowNewResources(const std::atomic<bool>& stop, std::ve
 
 void GarbageCollector::Run(const std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
-  // A new or changed CRD means new kinds to follow: look again soon.
-  client::Informer crds(client_, client::Resource{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
-                                                  "CustomResourceDefinition"});
-  std::atomic<bool> crd_changed{false};
-  crds.AddHandlers({[&](const Json&) { crd_changed = true; }, [&](const Json&, const Json&) { crd_changed = true; },
-                    nullptr});
-  std::thread crd_thread([&] { crds.Run(stop); });
   std::thread discovery([&] {
     // Discovery can fail while the apiserver is starting: retry quickly, then every 30 s.
     auto next = std::chrono::steady_clock::now();
     while (!stop) {
-      if (crd_changed.exchange(false)) next = std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+      if (crd_changed_.exchange(false)) next = std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
       if (std::chrono::steady_clock::now() >= next) {
         size_t before = informers_.size();
         FollowNewResources(stop, threads);
@@ -230,7 +232,6 @@ void GarbageCollector::Run(const std::atomic<bool>& stop) {
   });
   RunWorker(queue_, stop, kRecheck, [this](const std::string& uid) { return SyncObject(uid); });
   discovery.join();
-  crd_thread.join();
   for (auto& t : threads) t.join();
 }
 

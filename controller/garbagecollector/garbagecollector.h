@@ -15,7 +15,14 @@
 // Owners missing from the graph are checked against the apiserver before any delete,
 // so a slow informer never causes a wrong deletion.
 //
-// Thread-safety: Run owns its threads; SyncObject may be called by the worker only.
+// Its informers keep metadata only (client::KeepMetadataOnly; upstream's GC uses
+// metadata informers too): the graph needs nothing else. They are its own, not the
+// process's shared ones, because the resources to follow are found by discovery while
+// it runs (CRDs come and go); the CRD informer that triggers discovery is shared.
+//
+// Thread-safety: construct before the shared informers start; Run owns its threads;
+// SyncObject may be called by the worker only; destroy after the shared informers
+// have stopped.
 #pragma once
 
 #include <atomic>
@@ -28,6 +35,7 @@
 
 #include "client/client.h"
 #include "client/informer.h"
+#include "client/shared_informers.h"
 #include "client/workqueue.h"
 #include "controller/discovery.h"
 
@@ -35,7 +43,7 @@ namespace kubes::controller {
 
 class GarbageCollector {
  public:
-  explicit GarbageCollector(client::Client* c);
+  GarbageCollector(client::Client* c, client::SharedInformers* informers);
   void Run(const std::atomic<bool>& stop);
   // Looks at the object with this uid and does what the graph says it needs.
   Status SyncObject(const std::string& uid);
@@ -64,7 +72,8 @@ class GarbageCollector {
 
   std::mutex resources_mu_;  // guards resources_ (informers_ is only touched by the discovery thread)
   std::vector<std::unique_ptr<DiscoveredResource>> resources_;
-  std::vector<std::unique_ptr<client::Informer>> informers_;
+  std::vector<std::unique_ptr<client::Informer>> informers_;  // metadata only
+  std::atomic<bool> crd_changed_{false};  // a CRD was added or changed: discover again soon
   client::WorkQueue queue_;
   std::mutex mu_;
   std::map<std::string, Node> nodes_;                          // uid → node

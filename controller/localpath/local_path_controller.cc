@@ -28,42 +28,43 @@ std::vector<std::string> ClaimsOf(const Json& pod) {
 
 }  // namespace
 
-LocalPathController::LocalPathController(client::Client* c, std::string storage_root)
+LocalPathController::LocalPathController(client::Client* c, client::SharedInformers* informers,
+                                         std::string storage_root)
     : client_(c),
       root_(std::move(storage_root)),
-      pods_(c, kPods),
-      claims_(c, kPersistentVolumeClaims),
-      volumes_(c, kPersistentVolumes),
-      classes_(c, kStorageClasses),
+      pods_(informers->For(kPods)),
+      claims_(informers->For(kPersistentVolumeClaims)),
+      volumes_(informers->For(kPersistentVolumes)),
+      classes_(informers->For(kStorageClasses)),
       recorder_(c, "persistentvolume-controller") {
   auto pod_changed = [this](const Json& pod) {
     for (const auto& key : ClaimsOf(pod)) queue_.Add(key);
   };
-  pods_.AddHandlers({.on_add = pod_changed,
+  pods_->AddHandlers({.on_add = pod_changed,
                      .on_update = [pod_changed](const Json&, const Json& p) { pod_changed(p); },
                      .on_delete = nullptr});
-  claims_.AddHandlers({.on_add = [this](const Json& c) { queue_.Add(client::Informer::KeyOf(c)); },
+  claims_->AddHandlers({.on_add = [this](const Json& c) { queue_.Add(client::Informer::KeyOf(c)); },
                        .on_update = [this](const Json&, const Json& c) { queue_.Add(client::Informer::KeyOf(c)); },
                        .on_delete = nullptr});
 }
 
 Status LocalPathController::SyncClaim(const std::string& key) {
   Json claim;
-  if (!claims_.Get(key, &claim) || claim["metadata"].contains("deletionTimestamp")) return Status::OK();
+  if (!claims_->Get(key, &claim) || claim["metadata"].contains("deletionTimestamp")) return Status::OK();
   const Json& meta = claim["metadata"];
   std::string ns = meta.value("namespace", ""), name = meta.value("name", ""), uid = meta.value("uid", "");
   Json spec = claim.value("spec", Json::object());
   if (claim.value("status", Json::object()).value("phase", "") == "Bound") return Status::OK();
   Json sc;
-  if (!classes_.Get(spec.value("storageClassName", ""), &sc) || sc.value("provisioner", "") != kLocalPathProvisioner) {
+  if (!classes_->Get(spec.value("storageClassName", ""), &sc) || sc.value("provisioner", "") != kLocalPathProvisioner) {
     return Status::OK();  // another provisioner's claim, or no class: not ours
   }
   // The node: where a pod using the claim runs.
   std::string node;
-  for (const auto& pod : pods_.List()) {
-    std::string n = pod.value("spec", Json::object()).value("nodeName", "");
+  for (const auto& pod : pods_->Snapshot()) {
+    std::string n = pod->value("spec", Json::object()).value("nodeName", "");
     if (n.empty()) continue;
-    for (const auto& k : ClaimsOf(pod)) {
+    for (const auto& k : ClaimsOf(*pod)) {
       if (k == key) node = n;
     }
   }
@@ -76,7 +77,7 @@ Status LocalPathController::SyncClaim(const std::string& key) {
   }
   std::string pv_name = "pvc-" + uid;
   Json pv;
-  if (!volumes_.Get(pv_name, &pv)) {
+  if (!volumes_->Get(pv_name, &pv)) {
     std::string storage = spec.value("resources", Json::object()).value("requests", Json::object()).value("storage", "1Gi");
     Json created = {
         {"apiVersion", "v1"},
@@ -126,7 +127,7 @@ Status LocalPathController::SyncClaim(const std::string& key) {
 }
 
 Status LocalPathController::ReleaseVolumes() {
-  for (const auto& pv : volumes_.List()) {
+  for (const auto& pv : volumes_->List()) {
     if (pv["metadata"].value("annotations", Json::object()).value("pv.kubernetes.io/provisioned-by", "") !=
             kLocalPathProvisioner ||
         pv["metadata"].contains("deletionTimestamp")) {
@@ -134,7 +135,7 @@ Status LocalPathController::ReleaseVolumes() {
     }
     const Json& ref = pv["spec"].value("claimRef", Json::object());
     Json claim;
-    bool claim_there = claims_.Get(ref.value("namespace", "") + "/" + ref.value("name", ""), &claim) &&
+    bool claim_there = claims_->Get(ref.value("namespace", "") + "/" + ref.value("name", ""), &claim) &&
                        claim["metadata"].value("uid", "") == ref.value("uid", "");
     if (claim_there) continue;
     std::string name = pv["metadata"].value("name", "");
@@ -151,9 +152,7 @@ Status LocalPathController::ReleaseVolumes() {
 }
 
 void LocalPathController::Run(const std::atomic<bool>& stop) {
-  std::vector<std::thread> informers;
-  for (auto* inf : {&pods_, &claims_, &volumes_, &classes_}) informers.emplace_back([&stop, inf] { inf->Run(stop); });
-  while (!stop && !(pods_.HasSynced() && claims_.HasSynced() && volumes_.HasSynced() && classes_.HasSynced())) {
+  while (!stop && !(pods_->HasSynced() && claims_->HasSynced() && volumes_->HasSynced() && classes_->HasSynced())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::thread releaser([&] {
@@ -164,7 +163,6 @@ void LocalPathController::Run(const std::atomic<bool>& stop) {
   });
   RunWorker(queue_, stop, std::chrono::seconds(1), [this](const std::string& key) { return SyncClaim(key); });
   releaser.join();
-  for (auto& t : informers) t.join();
 }
 
 }  // namespace kubes::controller

@@ -11,7 +11,10 @@
 // volume is Released and, with reclaimPolicy Delete, deleted; its finalizer
 // `kubes.io/local-path` keeps it until the node's kubelet has removed the directory.
 //
-// Thread-safety: Run owns its threads; construct, Run (blocks), stop via the flag.
+// Pods, claims, volumes and classes come from the process's shared informers.
+//
+// Thread-safety: construct before the shared informers start; Run (blocks) on a thread
+// of its own, stop via the flag; destroy after the informers have stopped.
 #pragma once
 
 #include <atomic>
@@ -21,6 +24,7 @@
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/record.h"
+#include "client/shared_informers.h"
 #include "client/workqueue.h"
 
 namespace kubes::controller {
@@ -29,7 +33,7 @@ constexpr char kLocalPathProvisioner[] = "kubes.io/local-path";
 
 class LocalPathController {
  public:
-  LocalPathController(client::Client* c, std::string storage_root);
+  LocalPathController(client::Client* c, client::SharedInformers* informers, std::string storage_root);
   void Run(const std::atomic<bool>& stop);
   // "ns/name" of a claim: provision and bind it when a pod on a node wants it.
   Status SyncClaim(const std::string& key);
@@ -39,7 +43,7 @@ class LocalPathController {
  private:
   client::Client* client_;
   std::string root_;
-  client::Informer pods_, claims_, volumes_, classes_;
+  client::Informer *pods_, *claims_, *volumes_, *classes_;  // shared
   client::WorkQueue queue_;
   client::EventRecorder recorder_;
   std::set<std::string> waiting_reported_;  // claims told "WaitForFirstConsumer"

@@ -34,14 +34,14 @@ TimePoint Parse(const Json& j) {
 
 }  // namespace
 
-NodeLifecycleController::NodeLifecycleController(client::Client* c, std::chrono::seconds grace_period,
-                                                 const Clock& clock)
+NodeLifecycleController::NodeLifecycleController(client::Client* c, client::SharedInformers* informers,
+                                                 std::chrono::seconds grace_period, const Clock& clock)
     : client_(c),
       grace_(grace_period),
       clock_(clock),
-      nodes_(c, kNodes),
-      leases_(c, kLeases, "kube-node-lease"),
-      pods_(c, kPods),
+      nodes_(informers->For(kNodes)),
+      leases_(informers->For(kLeases)),
+      pods_(informers->For(kPods)),
       recorder_(c, "node-controller") {}
 
 std::optional<TimePoint> NodeLifecycleController::EvictionTime(const Json& pod, const Json& taints) {
@@ -78,7 +78,7 @@ Status NodeLifecycleController::MonitorNode(const Json& node) {
     if (c.value("type", "") == "Ready") heartbeat = Parse(c.value("lastHeartbeatTime", Json()));
   }
   Json lease;
-  if (leases_.Get("kube-node-lease/" + name, &lease)) {
+  if (leases_->Get("kube-node-lease/" + name, &lease)) {
     heartbeat = std::max(heartbeat, Parse(lease["spec"].value("renewTime", Json())));
   }
   // A node seen for the first time gets the grace period from its creation.
@@ -96,7 +96,8 @@ Status NodeLifecycleController::MonitorNode(const Json& node) {
     status_changed = true;
     recorder_.Event(node, "Normal", "NodeNotReady", "Node " + name + " status is now: NodeNotReady");
     // Its pods are not ready any more (upstream MarkPodsNotReady).
-    for (const auto& pod : pods_.List()) {
+    for (const auto& shared : pods_->Snapshot()) {
+      const Json& pod = *shared;
       if (pod.value("spec", Json::object()).value("nodeName", "") != name) continue;
       Json p = pod;
       bool changed = false;
@@ -155,7 +156,8 @@ void NodeLifecycleController::EvictPods(const std::string& node_name, const Json
   for (const auto& t : taints) no_execute |= t.value("effect", "") == "NoExecute";
   if (!no_execute) return;
   TimePoint now = clock_.Now();
-  for (const auto& pod : pods_.List()) {
+  for (const auto& shared : pods_->Snapshot()) {
+    const Json& pod = *shared;
     if (pod.value("spec", Json::object()).value("nodeName", "") != node_name || pod["metadata"].contains("deletionTimestamp")) continue;
     auto due = EvictionTime(pod, taints);
     if (!due || *due > now) continue;
@@ -173,7 +175,7 @@ void NodeLifecycleController::EvictPods(const std::string& node_name, const Json
 }
 
 void NodeLifecycleController::MonitorNodes() {
-  for (const auto& node : nodes_.List()) {
+  for (const auto& node : nodes_->List()) {
     Status s = MonitorNode(node);
     if (!s.ok() && s.code() != Code::kConflict && s.code() != Code::kNotFound) {
       std::fprintf(stderr, "node-lifecycle-controller: node %s: %s\n",
@@ -183,17 +185,11 @@ void NodeLifecycleController::MonitorNodes() {
 }
 
 void NodeLifecycleController::Run(const std::atomic<bool>& stop) {
-  std::thread n([&] { nodes_.Run(stop); });
-  std::thread l([&] { leases_.Run(stop); });
-  std::thread p([&] { pods_.Run(stop); });
   while (!stop) {
-    if (nodes_.HasSynced() && leases_.HasSynced() && pods_.HasSynced()) MonitorNodes();
+    if (nodes_->HasSynced() && leases_->HasSynced() && pods_->HasSynced()) MonitorNodes();
     // upstream's --node-monitor-period is 5 s; one second keeps the example snappy.
     for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  n.join();
-  l.join();
-  p.join();
 }
 
 }  // namespace kubes::controller

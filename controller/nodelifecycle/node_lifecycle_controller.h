@@ -17,7 +17,10 @@
 // taint was added. Before deleting, the pod gets the DisruptionTarget condition
 // (reason DeletionByTaintManager) and a TaintManagerEviction event.
 //
-// Thread-safety: Run owns its threads; construct, Run (blocks), stop via the flag.
+// Nodes, Leases and Pods come from the process's shared informers.
+//
+// Thread-safety: construct before the shared informers start; Run (blocks) on a thread
+// of its own, stop via the flag; destroy after the informers have stopped.
 #pragma once
 
 #include <atomic>
@@ -26,13 +29,15 @@
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/record.h"
+#include "client/shared_informers.h"
 #include "util/time.h"
 
 namespace kubes::controller {
 
 class NodeLifecycleController {
  public:
-  NodeLifecycleController(client::Client* c, std::chrono::seconds grace_period = std::chrono::seconds(40),
+  NodeLifecycleController(client::Client* c, client::SharedInformers* informers,
+                          std::chrono::seconds grace_period = std::chrono::seconds(40),
                           const Clock& clock = RealClock::Get());
   void Run(const std::atomic<bool>& stop);
 
@@ -50,9 +55,9 @@ class NodeLifecycleController {
   client::Client* client_;
   std::chrono::seconds grace_;
   const Clock& clock_;
-  client::Informer nodes_;
-  client::Informer leases_;
-  client::Informer pods_;
+  client::Informer* nodes_;   // shared, like the two below
+  client::Informer* leases_;  // every namespace's; node leases are in kube-node-lease
+  client::Informer* pods_;
   client::EventRecorder recorder_;
 };
 

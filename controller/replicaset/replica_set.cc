@@ -14,11 +14,7 @@ using client::kReplicaSets;
 std::string KeyOf(const Json& obj) { return client::Informer::KeyOf(obj); }
 
 // The "ns/name" of the ReplicaSet controlling obj, or "".
-std::string OwnerKey(const Json& obj) {
-  auto ref = GetControllerOf(obj);
-  if (!ref || ref->value("kind", "") != "ReplicaSet" || ref->value("apiVersion", "").rfind("apps/", 0) != 0) return "";
-  return NamespaceOf(obj) + "/" + ref->value("name", "");
-}
+std::string OwnerKey(const Json& obj) { return ControllerKey(obj, "apps/v1", "ReplicaSet"); }
 
 int SpecReplicas(const Json& rs) {
   const Json& spec = rs.value("spec", Json::object());
@@ -35,7 +31,8 @@ ReplicaSetController::ReplicaSetController(client::Client* c, client::Informer& 
       replicasets_(replicasets),
       clock_(clock),
       expectations_(clock),
-      recorder_(c, "replicaset-controller", "", clock) {
+      recorder_(c, "replicaset-controller", "", clock),
+      pod_control_(c, &recorder_, &expectations_) {
   auto enqueue = [this](const Json& rs) { queue_.Add(KeyOf(rs)); };
   replicasets_.AddHandlers({.on_add = enqueue,
                             .on_update = [enqueue](const Json&, const Json& rs) { enqueue(rs); },
@@ -109,46 +106,13 @@ Status ReplicaSetController::SyncReplicaSet(const std::string& key) {
 Status ReplicaSetController::ManageReplicas(const std::string& key, const Json& rs, std::vector<Json>& active) {
   int diff = static_cast<int>(active.size()) - SpecReplicas(rs);
   if (diff < 0) {
-    int want = std::min(-diff, kBurstReplicas);
-    expectations_.ExpectCreations(key, want);
     Json pod = PodFromTemplate(rs["spec"].value("template", Json::object()), rs);
-    // Slow start: batches of 1, 2, 4, …; the first failure skips the rest.
-    int created = 0;
-    for (int batch = 1; created < want; batch *= 2) {
-      int n = std::min(batch, want - created);
-      for (int i = 0; i < n; ++i) {
-        auto made = client_->Create(kPods, NamespaceOf(rs), pod);
-        if (!made.ok()) {
-          expectations_.LowerCreations(key, want - created);
-          recorder_.Event(rs, "Warning", "FailedCreate", "Error creating: " + made.status().message());
-          return made.status();
-        }
-        ++created;
-        recorder_.Event(rs, "Normal", "SuccessfulCreate", "Created pod: " + NameOf(*made));
-      }
-    }
-    return Status::OK();
+    return pod_control_.Apply(key, rs, std::vector<Json>(std::min(-diff, kBurstReplicas), pod), {});
   }
   if (diff > 0) {
-    int n = std::min(diff, kBurstReplicas);
     SortPodsForDeletion(active, clock_.Now());
-    std::vector<std::string> uids;
-    for (int i = 0; i < n; ++i) uids.push_back(UidOf(active[i]));
-    expectations_.ExpectDeletions(key, uids);
-    for (int i = 0; i < n; ++i) {
-      const Json& pod = active[i];
-      Status s = client_->Delete(kPods, NamespaceOf(pod), NameOf(pod));
-      if (s.code() == Code::kNotFound) {
-        expectations_.DeletionObserved(key, UidOf(pod));
-        continue;
-      }
-      if (!s.ok()) {
-        expectations_.DeletionObserved(key, UidOf(pod));
-        recorder_.Event(rs, "Warning", "FailedDelete", "Error deleting: " + s.message());
-        return s;
-      }
-      recorder_.Event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + NameOf(pod));
-    }
+    active.resize(std::min(diff, kBurstReplicas));
+    return pod_control_.Apply(key, rs, {}, active);
   }
   return Status::OK();
 }

@@ -56,6 +56,7 @@ class ReplicaSetController {
   client::WorkQueue queue_;
   Expectations expectations_;
   client::EventRecorder recorder_;
+  PodControl pod_control_;
 };
 
 }  // namespace kubes::controller

@@ -159,6 +159,58 @@ def test_agent_node_joins_and_runs_pods(two_nodes):
     server.kubectl("delete", "pod", "web-agent", "web-server", "talker", "--grace-period=1")
 
 
+def ds_pods(cluster):
+    items = cluster.get_json("pods", "-l", "name=node-logger")["items"]
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+def test_daemonset_runs_one_pod_per_node_and_rolls(two_nodes):
+    """issue 5: a DaemonSet on two nodes (examples/workloads/daemonset/)."""
+    server, agent = two_nodes
+    c = server
+    manifest = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "workloads", "daemonset",
+                            "daemonset.yaml")
+    c.kubectl("apply", "-f", manifest)
+    c.kubectl("rollout", "status", "daemonset/node-logger", "--timeout=90s", timeout=100)
+    pods = ds_pods(c)
+    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted([server.node_name, agent.name])
+    st = c.get_json("ds", "node-logger")["status"]
+    assert (st["desiredNumberScheduled"], st["currentNumberScheduled"], st["numberReady"],
+            st["updatedNumberScheduled"], st["numberAvailable"]) == (2, 2, 2, 2, 2)
+    row = c.kubectl("get", "ds", "node-logger").stdout.splitlines()[1].split()
+    assert row[:6] == ["node-logger", "2", "2", "2", "2", "2"]
+    tolerated = {t["key"] for t in pods[0]["spec"]["tolerations"]}
+    assert {"node.kubernetes.io/unreachable", "node.kubernetes.io/unschedulable"} <= tolerated
+    wait_for(lambda: all(" log files on " in c.kubectl("logs", p["metadata"]["name"]).stdout for p in pods),
+             what="both daemons to log")
+
+    # A new template rolls out node by node; the old revision stays in the history.
+    old_hash = pods[0]["metadata"]["labels"]["controller-revision-hash"]
+    c.kubectl("set", "env", "daemonset/node-logger", "VERBOSE=1")
+    c.kubectl("rollout", "status", "daemonset/node-logger", "--timeout=90s", timeout=100)
+    wait_for(lambda: len(ds_pods(c)) == 2 and all(
+        p["metadata"]["labels"]["controller-revision-hash"] != old_hash for p in ds_pods(c)), timeout=60,
+        what="both pods on the new revision")
+    history = c.kubectl("rollout", "history", "daemonset/node-logger").stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"], history
+    assert len(c.get_json("controllerrevisions")["items"]) == 2
+    c.kubectl("rollout", "undo", "daemonset/node-logger")
+    c.kubectl("rollout", "status", "daemonset/node-logger", "--timeout=90s", timeout=100)
+    wait_for(lambda: len(ds_pods(c)) == 2 and all(
+        p["metadata"]["labels"]["controller-revision-hash"] == old_hash for p in ds_pods(c)), timeout=60,
+        what="both pods back on the first revision")
+
+    # A node selector that only the server's node matches: the agent's pod goes.
+    c.kubectl("label", "node", server.node_name, "logging=on")
+    c.kubectl("patch", "ds", "node-logger", "-p", '{"spec":{"template":{"spec":{"nodeSelector":{"logging":"on"}}}}}')
+    wait_for(lambda: [p["spec"].get("nodeName") for p in ds_pods(c)] == [server.node_name], timeout=60,
+             what="only the labelled node to run the daemon")
+    c.kubectl("delete", "ds", "node-logger")
+    c.kubectl("label", "node", server.node_name, "logging-")
+    wait_for(lambda: not c.get_json("pods", "-l", "name=node-logger")["items"], timeout=60,
+             what="the daemon pods to be gone")
+
+
 def test_silent_node_is_marked_and_its_pods_evicted(two_nodes):
     server, agent = two_nodes
     run_on(server, "patient", agent.name, "sleep 3600")

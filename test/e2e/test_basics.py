@@ -19,10 +19,11 @@ def test_default_namespaces_exist(cluster):
 
 def test_api_resources_lists_short_names(cluster):
     out = cluster.kubectl("api-resources").stdout
-    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
-    assert " po " in lines["pods"] + " "
-    assert "deploy" in lines["deployments"]
-    assert "apps/v1" in lines["deployments"]
+    # Names repeat across groups (metrics.k8s.io has "pods" too): key by name and group.
+    lines = {(line.split()[0], line.split()[-3]): line for line in out.splitlines()[1:]}
+    assert " po " in lines[("pods", "v1")] + " "
+    assert "deploy" in lines[("deployments", "apps/v1")]
+    assert ("pods", "metrics.k8s.io/v1beta1") in lines  # metrics-server's PodMetrics
 
 
 def test_hello_example_applies_twice(cluster):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import example
+from conftest import wait_for, example
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -155,9 +155,12 @@ def test_event_field_selectors(cluster):
 
 
 def test_describe_deployment(cluster):
+    # The controller has made its ReplicaSet; with no node its 2 pods stay unavailable.
+    replicas = "Replicas:               2 desired | 2 updated | 2 total | 0 available | 2 unavailable"
+    wait_for(lambda: replicas in cluster.kubectl("-n", "all-kinds", "describe", "deployment", "web").stdout,
+             what="the deployment's status")
     out = cluster.kubectl("-n", "all-kinds", "describe", "deployment", "web").stdout.splitlines()
     assert out[0] == "Name:                   web"
     assert "Selector:               app=web-deploy" in out
-    assert "Replicas:               2 desired | 0 updated | 0 total | 0 available | 0 unavailable" in out
     assert "StrategyType:           RollingUpdate" in out
     assert "RollingUpdateStrategy:  25% max unavailable, 25% max surge" in out

@@ -122,10 +122,13 @@ def test_output_custom_columns(cluster):
 
 
 def test_output_wide(cluster):
+    # UP-TO-DATE 2: the controller's ReplicaSet made both pods (Pending: no node here).
+    wait_for(lambda: cluster.kubectl("-n", "all-kinds", "get", "deploy", "web").stdout.splitlines()[1].split()[:4]
+             == ["web", "0/2", "2", "0"], what="the deployment's status")
     out = cluster.kubectl("-n", "all-kinds", "get", "deploy", "web", "-o", "wide").stdout.splitlines()
     assert out[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
     row = out[1].split()
-    assert row[:4] == ["web", "0/2", "0", "0"]
+    assert row[:4] == ["web", "0/2", "2", "0"]
     assert row[5:] == ["web", "nginx:1.25", "app=web-deploy"]
     out = cluster.kubectl("-n", "all-kinds", "get", "pod", "web", "-o", "wide").stdout.splitlines()
     assert out[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
@@ -262,9 +265,9 @@ def test_table_columns(cluster, resource):
 # Rows for a few objects of examples/api/all-kinds, as upstream prints them (AGE dropped).
 TABLE_ROWS = {
     ("endpoints", "external-db"): ["external-db", "10.0.0.10:5432"],
-    ("job", "once"): ["once", "Running", "0/1", ""],
+    ("job", "once"): ["once", "Running", "0/1"],  # DURATION (time-dependent) is not compared
     ("cronjob", "nightly"): ["nightly", "0 3 * * *", "<none>", "False", "0", "<none>"],
-    ("hpa", "web"): ["web", "Deployment/web", "cpu: <unknown>/80%", "1", "5", "0"],
+    ("hpa", "web"): ["web", "Deployment/web", "cpu: <unknown>/80%", "1", "5", "2"],  # the HPA saw 2 replicas
     ("pdb", "web"): ["web", "1", "N/A", "0"],
     ("ingress", "web"): ["web", "all-kinds-nginx", "web.example.com", "", "80"],
     ("ingressclass", "all-kinds-nginx"): ["all-kinds-nginx", "example.com/ingress-nginx", "<none>"],
@@ -290,6 +293,9 @@ def split_table_row(header, row):
 
 @pytest.mark.parametrize("resource,name", sorted(TABLE_ROWS))
 def test_table_rows(cluster, resource, name):
-    out = cluster.kubectl("get", resource, name, "-n", "all-kinds").stdout.splitlines()
-    headers, cells = split_table_row(out[0], out[1])
-    assert [c for h, c in zip(headers, cells) if h != "AGE"] == TABLE_ROWS[(resource, name)]
+    def row():
+        out = cluster.kubectl("get", resource, name, "-n", "all-kinds").stdout.splitlines()
+        headers, cells = split_table_row(out[0], out[1])
+        return [c for h, c in zip(headers, cells) if h not in ("AGE", "DURATION")]
+    # Controllers fill some columns in (an HPA's replicas, a Job's start): wait for them.
+    wait_for(lambda: row() == TABLE_ROWS[(resource, name)], timeout=30, what=f"the {resource} row")

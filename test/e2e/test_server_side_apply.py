@@ -86,10 +86,13 @@ def test_co_owning_by_applying_the_same_value(cluster):
 
 def test_status_subresource_is_recorded(cluster):
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", example("apply", "web-v1.yaml"))
-    cluster.kubectl("-n", NS, "patch", "deploy", "web", "--subresource=status", "--type=merge",
-                    "-p", '{"status":{"replicas":1}}')
+    # A condition of our own: the deployment controller keeps the conditions it does not
+    # manage, so this field stays ours while the controller writes the rest of status.
+    cluster.kubectl("-n", NS, "patch", "deploy", "web", "--subresource=status", "--type=strategic",
+                    "-p", '{"status":{"conditions":[{"type":"Example","status":"True"}]}}')
     e = entry(managed(cluster), "kubectl-patch", "Update", "status")
     assert list(e["fieldsV1"]) == ["f:status"]
+    assert 'k:{"type":"Example"}' in e["fieldsV1"]["f:status"]["f:conditions"]
 
 
 def test_server_side_dry_run(cluster):

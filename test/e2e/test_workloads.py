@@ -190,3 +190,87 @@ def test_pause_and_resume(node_cluster):
     rollout_status(c, "paused")
     assert len(replica_sets(c, "app=paused")) == 2
     c.kubectl("delete", "deployment", "paused")
+
+
+def sts_pods(c):
+    items = c.get_json("pods", "-l", "app=nginx,statefulset.kubernetes.io/pod-name")["items"]
+    return {p["metadata"]["name"]: p for p in items}
+
+
+def ready_since(p):
+    for x in p["status"].get("conditions", []):
+        if x["type"] == "Ready" and x["status"] == "True":
+            return x["lastTransitionTime"]
+    return None
+
+
+def test_statefulset_ordered_stable_names_and_storage(node_cluster):
+    c = node_cluster
+    c.kubectl("apply", "-f", example("statefulset", "web.yaml"))
+    c.kubectl("rollout", "status", "sts/web", "--timeout=120s", timeout=130)
+    pods = sts_pods(c)
+    assert sorted(pods) == ["web-0", "web-1"]
+    # Ordered: web-1 was created no earlier than web-0 became Ready.
+    assert pods["web-1"]["metadata"]["creationTimestamp"] >= ready_since(pods["web-0"])
+    for name, p in pods.items():
+        assert p["spec"]["hostname"] == name and p["spec"]["subdomain"] == "nginx"
+        assert p["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == name[-1]
+        claim = [v for v in p["spec"]["volumes"] if v["name"] == "www"][0]["persistentVolumeClaim"]["claimName"]
+        assert claim == f"www-{name}"
+        assert c.kubectl("exec", name, "--", "hostname").stdout.strip() == name
+    claims = {x["metadata"]["name"]: x for x in c.get_json("pvc", "-l", "app=nginx")["items"]}
+    assert sorted(claims) == ["www-web-0", "www-web-1"]
+    assert all(x["status"]["phase"] == "Bound" for x in claims.values())
+    events = json.loads(c.kubectl("get", "events", "--field-selector", "involvedObject.name=web,involvedObject.kind=StatefulSet",
+                                  "-o", "json").stdout)["items"]
+    messages = [e["message"] for e in events]
+    assert "create Pod web-0 in StatefulSet web successful" in messages
+    assert "create Claim www-web-0 Pod web-0 in StatefulSet web success" in messages
+
+    # The data survives the pods, which come back under the same names.
+    for name in pods:
+        c.kubectl("exec", name, "--", "sh", "-c", "echo $(hostname) > /usr/share/nginx/html/index.html")
+    uids = {n: p["metadata"]["uid"] for n, p in pods.items()}
+    c.kubectl("delete", "pod", "web-0", "web-1", "--wait=false")
+    wait_for(lambda: (lambda now: sorted(now) == ["web-0", "web-1"] and all(
+        p["metadata"]["uid"] != uids[n] and ready_since(p) for n, p in now.items()))(sts_pods(c)),
+        timeout=120, what="both pods back and Ready")
+    for name in ("web-0", "web-1"):
+        assert c.kubectl("exec", name, "--", "cat", "/usr/share/nginx/html/index.html").stdout == name + "\n"
+        # nginx serves the volume, as in the tutorial.
+        out = c.kubectl("exec", name, "--", "sh", "-c",
+                        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80").stdout
+        assert out.endswith(name + "\n"), out
+
+    # Scale up in order, down from the highest ordinal; the claims stay.
+    c.kubectl("scale", "sts", "web", "--replicas=3")
+    c.kubectl("rollout", "status", "sts/web", "--timeout=120s", timeout=130)
+    assert sorted(sts_pods(c)) == ["web-0", "web-1", "web-2"]
+    c.kubectl("scale", "sts", "web", "--replicas=1")
+    wait_for(lambda: sorted(sts_pods(c)) == ["web-0"], timeout=120, what="web-2 and web-1 to go")
+    events = json.loads(c.kubectl("get", "events", "--field-selector", "involvedObject.name=web,involvedObject.kind=StatefulSet",
+                                  "-o", "json").stdout)["items"]
+    deletes = [e["message"] for e in sorted(events, key=lambda e: e["metadata"]["creationTimestamp"])
+               if e["reason"] == "SuccessfulDelete"]
+    assert deletes[-2:] == ["delete Pod web-2 in StatefulSet web successful",
+                            "delete Pod web-1 in StatefulSet web successful"], deletes
+    assert sorted(x["metadata"]["name"] for x in c.get_json("pvc", "-l", "app=nginx")["items"]) == \
+        ["www-web-0", "www-web-1", "www-web-2"]
+
+    # A rolling update: new revision, highest ordinal first.
+    c.kubectl("scale", "sts", "web", "--replicas=2")
+    c.kubectl("rollout", "status", "sts/web", "--timeout=120s", timeout=130)
+    before = c.get_json("sts", "web")["status"]["currentRevision"]
+    c.kubectl("patch", "sts", "web", "--type=json", "-p",
+              '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"registry.k8s.io/nginx-slim:0.8"}]')
+    out = c.kubectl("rollout", "status", "sts/web", "--timeout=120s", timeout=130).stdout
+    # rollingUpdate.partition defaults to 0, so kubectl reports a partitioned roll out.
+    assert "partitioned roll out complete: 2 new pods have been updated..." in out
+    st = wait_for(lambda: (lambda s: s["currentRevision"] == s["updateRevision"] and s)(
+        c.get_json("sts", "web")["status"]), what="the update revision to become current")
+    assert st["currentRevision"] != before
+    assert all(p["metadata"]["labels"]["controller-revision-hash"] == st["updateRevision"]
+               for p in sts_pods(c).values())
+    assert all(p["spec"]["containers"][0]["image"] == "registry.k8s.io/nginx-slim:0.8" for p in sts_pods(c).values())
+    c.kubectl("delete", "-f", example("statefulset", "web.yaml"))
+    c.kubectl("delete", "pvc", "-l", "app=nginx")

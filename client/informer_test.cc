@@ -1,0 +1,166 @@
+// Informer transforms and SharedInformers against a real apiserver in the test's
+// process (apiserver/testing/test_server.h: a temporary SQLite store, nothing beyond
+// 127.0.0.1).
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "apiserver/testing/test_server.h"
+#include "client/informer.h"
+#include "client/resources.h"
+#include "client/shared_informers.h"
+
+namespace kubes::client {
+namespace {
+
+using apiserver::testing::TestServer;
+
+Json ConfigMap(const std::string& name, const std::string& value) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", name}, {"labels", {{"app", "x"}}}}},
+          {"data", {{"k", value}}}};
+}
+
+TEST(TransformTest, StockTransforms) {
+  Json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", "p"}, {"managedFields", Json::array({{{"manager", "kubectl"}}})}}},
+              {"spec", {{"nodeName", "n"}}},
+              {"status", {{"phase", "Running"}}}};
+  struct Case {
+    const char* name;
+    void (*transform)(Json&);
+    Json in;
+    Json want;
+  };
+  const Case cases[] = {
+      {"strip: managedFields go, the rest stays", StripManagedFields, pod,
+       {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}}}, {"spec", {{"nodeName", "n"}}},
+        {"status", {{"phase", "Running"}}}}},
+      {"strip: nothing to strip", StripManagedFields, {{"metadata", {{"name", "p"}}}}, {{"metadata", {{"name", "p"}}}}},
+      {"strip: no metadata", StripManagedFields, {{"kind", "Pod"}}, {{"kind", "Pod"}}},
+      {"metadata only", KeepMetadataOnly, pod, {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}}}}},
+      {"metadata only: an item of a list has no kind", KeepMetadataOnly,
+       {{"metadata", {{"name", "p"}}}, {"spec", Json::object()}}, {{"metadata", {{"name", "p"}}}}},
+      {"metadata only: not an object", KeepMetadataOnly, Json::array(), Json::array()},
+  };
+  for (const Case& c : cases) {
+    Json obj = c.in;
+    c.transform(obj);
+    EXPECT_EQ(obj, c.want) << c.name;
+  }
+}
+
+class InformerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.Start("kubes-informer").ok()); }
+  void TearDown() override {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+  void Run(Informer* inf) {
+    threads_.emplace_back([this, inf] { inf->Run(stop_); });
+  }
+  Client* client() { return server_.client(); }
+
+  TestServer server_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+// What the handlers and the store see is the transformed object, on the initial list
+// and on watch events alike.
+TEST_F(InformerTest, TransformAppliesBeforeStoreAndHandlers) {
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("listed", "1")).ok());
+  Informer inf(client(), kConfigMaps, "default");
+  inf.SetTransform(KeepMetadataOnly);
+  std::mutex mu;
+  std::vector<Json> seen;  // every object a handler got, old states included
+  auto note = [&](const Json& o) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(o);
+  };
+  inf.AddHandlers({.on_add = note,
+                   .on_update = [&](const Json& old, const Json& o) {
+                     note(old);
+                     note(o);
+                   },
+                   .on_delete = note});
+  Run(&inf);
+  ASSERT_TRUE(TestServer::Eventually([&] { return inf.HasSynced(); }));
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("watched", "1")).ok());
+  ASSERT_TRUE(client()->Update(kConfigMaps, "default", ConfigMap("watched", "2")).ok());
+  ASSERT_TRUE(client()->Delete(kConfigMaps, "default", "listed").ok());
+  ASSERT_TRUE(TestServer::Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() >= 5;  // add listed, add watched, update (old, new), delete listed
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  for (const Json& o : seen) {
+    EXPECT_FALSE(o.contains("data")) << o.dump();
+    EXPECT_FALSE(o["metadata"].contains("managedFields")) << o.dump();
+    EXPECT_EQ(o["metadata"]["labels"]["app"], "x");
+  }
+  Json got;
+  ASSERT_TRUE(inf.Get("default/watched", &got));
+  EXPECT_EQ(got, (Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", got["metadata"]}}));
+  EXPECT_FALSE(inf.Get("default/listed", &got));
+  EXPECT_EQ(inf.List().size(), 1u);
+}
+
+// Two components on one informer: both get every event, the store exists once, and
+// managedFields are gone from it.
+TEST_F(InformerTest, SharedInformersHandOutOneInformerPerResource) {
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("a", "1")).ok());
+  SharedInformers shared(client());
+  Informer* first = shared.For(kConfigMaps);
+  Informer* second = shared.For(kConfigMaps);
+  Informer* nodes = shared.For(kNodes);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first, second);
+  EXPECT_NE(first, nodes);
+  std::atomic<int> adds_a{0}, adds_b{0}, updates_b{0};
+  first->AddHandlers({.on_add = [&](const Json&) { ++adds_a; }});
+  second->AddHandlers({.on_add = [&](const Json&) { ++adds_b; },
+                       .on_update = [&](const Json&, const Json&) { ++updates_b; }});
+  shared.Start(stop_);
+  ASSERT_TRUE(shared.WaitForSync(stop_));
+  EXPECT_TRUE(first->HasSynced() && nodes->HasSynced());
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("b", "1")).ok());
+  ASSERT_TRUE(client()->Update(kConfigMaps, "default", ConfigMap("a", "2")).ok());
+  EXPECT_TRUE(TestServer::Eventually([&] { return updates_b == 1 && adds_a == 2 && adds_b == 2; }))
+      << adds_a << " " << adds_b << " " << updates_b;
+  Json a;
+  ASSERT_TRUE(first->Get("default/a", &a));
+  EXPECT_EQ(a["data"]["k"], "2");
+  EXPECT_FALSE(a["metadata"].contains("managedFields"));
+  auto direct = client()->Get(kConfigMaps, "default", "a");
+  ASSERT_TRUE(direct.ok());
+  EXPECT_TRUE((*direct)["metadata"].contains("managedFields")) << "the server still keeps them";
+  stop_ = true;
+  shared.Join();
+}
+
+TEST_F(InformerTest, WaitForSyncReturnsFalseOnceStopped) {
+  SharedInformers shared(client());
+  shared.For(kConfigMaps);
+  std::atomic<bool> stopped{true};
+  EXPECT_FALSE(shared.WaitForSync(stopped)) << "never started: only stop ends the wait";
+}
+
+TEST(SharedInformersDeathTest, ForAfterStartAborts) {
+  EXPECT_DEATH(
+      {
+        Client client(nullptr);
+        SharedInformers shared(&client);
+        std::atomic<bool> stop{true};
+        shared.Start(stop);
+        shared.For(kPods);
+      },
+      "after Start");
+}
+
+}  // namespace
+}  // namespace kubes::client
