@@ -107,14 +107,19 @@ def is_ready(pod):
 
 
 class PodWatch:
-    """One watch on every pod in the cluster. For each namespace/name it keeps the
-    monotonic time at which the event showing it Running, and the one showing it Ready,
-    was read here — so latencies are measured with the client's clock to the ms."""
+    """One watch on every pod in the cluster (or, with `path`, on every object of another
+    collection, e.g. /apis/apps/v1/replicasets). For each namespace/name it keeps the
+    monotonic time at which the event first showing it, showing it Running, showing it
+    Ready and deleting it was read here — so latencies are measured with the client's
+    clock to the ms."""
 
-    def __init__(self, api):
+    def __init__(self, api, path="/api/v1/pods"):
         self.api = api
+        self.path = path
+        self.seen = {}
         self.running = {}
         self.ready = {}
+        self.deleted = {}
         self.errors = []
         self.cond = threading.Condition()
         self._stop = False
@@ -140,10 +145,16 @@ class PodWatch:
             self._thread.join(timeout=5)
 
     def _relist(self):
-        lst = self.api.must("GET", "/api/v1/pods")
+        lst = self.api.must("GET", self.path)
         now = time.monotonic()
+        listed = set()
         for pod in lst["items"]:
             self._note(pod, now)
+            listed.add(self._key(pod))
+        with self.cond:  # gone while no watch was open
+            for key in self.seen.keys() - listed - self.deleted.keys():
+                self.deleted[key] = now
+            self.cond.notify_all()
         self._rv = lst["metadata"]["resourceVersion"]
 
     def _run(self):
@@ -152,7 +163,7 @@ class PodWatch:
                 self._conn = self.api.connect(timeout=None)
                 self._conn.connect()
                 self._sock = self._conn.sock
-                self._conn.request("GET", f"/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion={self._rv}",
+                self._conn.request("GET", f"{self.path}?watch=1&allowWatchBookmarks=true&resourceVersion={self._rv}",
                                    headers=self.api.headers())
                 resp = self._conn.getresponse()
                 if resp.status == 410:
@@ -184,11 +195,20 @@ class PodWatch:
         self._rv = obj.get("metadata", {}).get("resourceVersion", self._rv)
         if ev.get("type") in ("ADDED", "MODIFIED"):
             self._note(obj, now)
+        elif ev.get("type") == "DELETED":
+            with self.cond:
+                self.deleted.setdefault(self._key(obj), now)
+                self.cond.notify_all()
+
+    @staticmethod
+    def _key(obj):
+        return f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
 
     def _note(self, pod, now):
-        key = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
+        key = self._key(pod)
         with self.cond:
-            changed = False
+            changed = key not in self.seen
+            self.seen.setdefault(key, now)
             if pod.get("status", {}).get("phase") == "Running" and key not in self.running:
                 self.running[key] = now
                 changed = True
@@ -199,8 +219,8 @@ class PodWatch:
                 self.cond.notify_all()
 
     def wait(self, which, keys, timeout):
-        """Waits until every key is in `which` (self.running or self.ready); returns the
-        keys still missing at the deadline."""
+        """Waits until every key is in `which` (self.seen, running, ready or deleted);
+        returns the keys still missing at the deadline."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
@@ -211,9 +231,11 @@ class PodWatch:
                 self.cond.wait(min(left, 0.5))
 
 
-def parallel_create(api, ns, names, threads):
-    """Creates the pods from `threads` threads at once, each on a keep-alive connection
-    opened (TLS handshake done) before the start. Returns {name: monotonic send time}."""
+def parallel_create(api, ns, names, threads, create=None):
+    """Creates the pods (or, with `create(name)`, anything else) from `threads` threads
+    at once, each on a keep-alive connection opened (TLS handshake done) before the
+    start. Returns {name: monotonic send time}."""
+    create = create or (lambda name: api.create_pod(ns, name))
     sent = {}
     errors = []
     barrier = threading.Barrier(threads + 1)
@@ -227,7 +249,7 @@ def parallel_create(api, ns, names, threads):
         for name in mine:
             sent[name] = time.monotonic()
             try:
-                api.create_pod(ns, name)
+                create(name)
             except (ApiError, OSError, http.client.HTTPException) as e:
                 errors.append(str(e))
 

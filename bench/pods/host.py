@@ -14,9 +14,12 @@ import subprocess
 import time
 
 
+PROGRAM = "podbench"  # the name progress lines carry; another harness importing this sets its own
+
+
 def log(msg):
     """Progress goes to stderr, with the wall-clock time, so stdout keeps only the table."""
-    print(time.strftime("%H:%M:%S"), "podbench:", msg, file=sys.stderr, flush=True)
+    print(time.strftime("%H:%M:%S"), f"{PROGRAM}:", msg, file=sys.stderr, flush=True)
 
 
 # ---- percentiles -------------------------------------------------------------------------

@@ -85,10 +85,12 @@ def podman_phase(args, state, res, octet):
 
 # ---- kubes ----------------------------------------------------------------------------------
 
-def kubes_flags(args, octets, node_name, n_density):
+def kubes_flags(binary, octets, node_name, n_density):
+    """Server flags for a node taking `n_density` pods, on the pod and service ranges
+    10.<octets[0]>/16 and 10.<octets[1]>/16."""
     flags = ["--cluster-cidr", f"10.{octets[0]}.0.0/16", "--service-cidr", f"10.{octets[1]}.0.0/16",
              "--node-name", node_name]
-    help_text = subprocess.run([args.kubes, "server", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([binary, "server", "--help"], capture_output=True, text=True).stdout
     # Upstream's names for the two limits density runs into (kubelet --max-pods, 110 by
     # default; kube-controller-manager --node-cidr-mask-size, a /24 per node by default):
     # used when this kubes has them.
@@ -137,7 +139,7 @@ def kubes_phase(args, state, res, octets):
     import_dir = os.path.join(data, "images", "import")
     os.makedirs(import_dir)
     shutil.copy(os.path.join(args.images, "busybox.tar"), import_dir)
-    flags = kubes_flags(args, octets, node_name, res.counts.density)
+    flags = kubes_flags(args.kubes, octets, node_name, res.counts.density)
     srv = KubesServer(args.kubes, data, flags)
     state.set("kubes", {"binary": args.kubes, "flags": srv.flags})
     watch = None
