@@ -70,6 +70,31 @@ std::optional<TimePoint> NodeLifecycleController::EvictionTime(const Json& pod, 
   return when;
 }
 
+void NodeLifecycleController::MarkPodsNotReady(const std::string& node_name) {
+  std::string stamp = FormatRFC3339(clock_.Now());
+  for (const auto& shared : pods_->Snapshot()) {
+    if (shared->value("spec", Json::object()).value("nodeName", "") != node_name) continue;
+    Json p = *shared;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      bool changed = false;
+      for (auto& c : p["status"]["conditions"]) {
+        if (c.value("type", "") == "Ready" && c.value("status", "") != "False") {
+          c["status"] = "False";
+          c["lastTransitionTime"] = stamp;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+      std::string ns = p["metadata"].value("namespace", "");
+      auto r = client_->Update(kPods, ns, p, "status");
+      if (r.status().code() != Code::kConflict) break;
+      auto fresh = client_->Get(kPods, ns, p["metadata"].value("name", ""));  // the cache was behind
+      if (!fresh.ok()) break;
+      p = *fresh;
+    }
+  }
+}
+
 Status NodeLifecycleController::MonitorNode(const Json& node) {
   std::string name = node["metadata"].value("name", "");
   TimePoint now = clock_.Now();
@@ -95,27 +120,15 @@ Status NodeLifecycleController::MonitorNode(const Json& node) {
     }
     status_changed = true;
     recorder_.Event(node, "Normal", "NodeNotReady", "Node " + name + " status is now: NodeNotReady");
-    // Its pods are not ready any more (upstream MarkPodsNotReady).
-    for (const auto& shared : pods_->Snapshot()) {
-      const Json& pod = *shared;
-      if (pod.value("spec", Json::object()).value("nodeName", "") != name) continue;
-      Json p = pod;
-      bool changed = false;
-      for (auto& c : p["status"]["conditions"]) {
-        if (c.value("type", "") == "Ready" && c.value("status", "") != "False") {
-          c["status"] = "False";
-          c["lastTransitionTime"] = stamp;
-          changed = true;
-        }
-      }
-      if (changed) (void)client_->Update(kPods, pod["metadata"].value("namespace", ""), p, "status");
-    }
   }
   if (status_changed) {
     auto s = client_->Update(kNodes, "", updated, "status");
     if (!s.ok()) return s.status();
     updated = *s;
   }
+  // While the node is Unknown its pods are not ready (upstream MarkPodsNotReady). Checked
+  // on every pass, not only at the transition, so a write that lost a race is redone.
+  if (ReadyStatus(updated) == "Unknown") MarkPodsNotReady(name);
   // Taints follow the Ready condition (upstream: TaintNodesByCondition and the NoExecute
   // taints the eviction works from).
   std::string ready = ReadyStatus(updated);

@@ -50,6 +50,8 @@ class NodeLifecycleController {
 
  private:
   Status MonitorNode(const nlohmann::json& node);
+  // Ready=False on the node's pods (upstream MarkPodsNotReady); conflicts re-read the pod.
+  void MarkPodsNotReady(const std::string& node_name);
   void EvictPods(const std::string& node_name, const nlohmann::json& taints);
 
   client::Client* client_;
