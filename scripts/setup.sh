@@ -12,7 +12,7 @@ packages=(
   # the node: OCI runtimes, the container monitor, CNI plugins, networking tools
   runc crun conmon containernetworking-plugins iproute2 iptables nftables
   # starter images built from Debian packages, a local registry for pull tests
-  busybox-static mmdebstrap docker-registry skopeo umoci
+  busybox-static tzdata mmdebstrap docker-registry skopeo umoci
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-kubernetes python3-pytest python3-yaml
   # the peer the benchmarks compare the store with

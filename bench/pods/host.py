@@ -17,6 +17,28 @@ import time
 PROGRAM = "podbench"  # the name progress lines carry; another harness importing this sets its own
 
 
+def harness_args(description):
+    """The options every harness of bench/ takes (its run.sh passes them); add your own."""
+    import argparse
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", help="the run's directory (made and removed by run.sh)")
+    p.add_argument("--kubes", help="the kubes binary")
+    p.add_argument("--images", help="the directory holding busybox.tar (images/build.sh)")
+    p.add_argument("--scale", type=float, default=1.0, help="every count times this (0.1 for a quick try)")
+    p.add_argument("--out", help="also write the table to this file")
+    p.add_argument("--label", default="", help="what was measured (commit, build time)")
+    p.add_argument("--cleanup", metavar="DIR", help="only undo what a run in DIR left, then exit")
+    return p
+
+
+def exit_on_signals():
+    """SIGTERM and SIGINT end the harness through SystemExit, so `finally` blocks clean up."""
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+
 def log(msg):
     """Progress goes to stderr, with the wall-clock time, so stdout keeps only the table."""
     print(time.strftime("%H:%M:%S"), f"{PROGRAM}:", msg, file=sys.stderr, flush=True)

@@ -11,7 +11,6 @@ once), kubes (one at a time, all at once, density). Each phase's failure is repo
 the table and the next phase still runs; everything a phase made is removed before the
 next begins.
 """
-import argparse
 import os
 import shutil
 import signal
@@ -22,7 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import KubesServer, PodWatch, parallel_create  # noqa: E402
-from host import State, conmon_pids, free_slash16s, log, memory_sum_kib, rss_kib, stop_pid, unmount_under  # noqa: E402
+from host import (State, conmon_pids, exit_on_signals, free_slash16s, harness_args, log, memory_sum_kib,  # noqa: E402
+                  rss_kib, stop_pid, unmount_under)
 from peers import Podman, cleanup_floor, global_snapshot, make_bundle, run_floor  # noqa: E402
 import report  # noqa: E402
 
@@ -229,19 +229,8 @@ def cleanup(work):
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--work", help="the run's directory (made and removed by run.sh)")
-    p.add_argument("--kubes", help="the kubes binary")
-    p.add_argument("--images", help="the directory holding busybox.tar (images/build.sh)")
-    p.add_argument("--scale", type=float, default=1.0, help="every count times this (0.1 for a quick try)")
-    p.add_argument("--out", help="also write the table to this file")
-    p.add_argument("--label", default="", help="what was measured (commit, build time)")
-    p.add_argument("--cleanup", metavar="DIR", help="only undo what a run in DIR left, then exit")
+    p = harness_args(__doc__)
     return p.parse_args()
-
-
-def on_term(signum, frame):
-    raise SystemExit(128 + signum)
 
 
 def main():
@@ -251,8 +240,7 @@ def main():
         return 0
     if not (args.work and args.kubes and args.images):
         sys.exit("podbench.py: --work, --kubes and --images are required (use bench/pods/run.sh)")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    exit_on_signals()
     state = State(args.work)
     state.set("pid", os.getpid())
     res = report.Results(Counts(args.scale), args.label)

@@ -19,7 +19,6 @@ phase's server is stopped (and its node cleaned up) before the next starts.
 
 Reuses bench/pods: the API client, the watch, the server and the host helpers.
 """
-import argparse
 import os
 import shutil
 import signal
@@ -34,7 +33,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "pods"))
 
 import host  # noqa: E402
 from cluster import BUSYBOX, ApiError, KubesServer, PodWatch, parallel_create  # noqa: E402
-from host import State, conmon_pids, free_slash16s, log, mounts_under, rss_kib, stop_pid, unmount_under  # noqa: E402
+from host import (State, conmon_pids, exit_on_signals, free_slash16s, harness_args, log, mounts_under,  # noqa: E402
+                  rss_kib, stop_pid, unmount_under)
 from podbench import CREATE_THREADS, kubes_at_once, kubes_flags, node_pod_capacity  # noqa: E402
 from cpu import CpuMeter, thread_cpu  # noqa: E402
 import results  # noqa: E402
@@ -388,20 +388,9 @@ def cleanup(work):
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--work", help="the run's directory (made and removed by run.sh)")
-    p.add_argument("--kubes", help="the kubes binary")
-    p.add_argument("--images", help="the directory holding busybox.tar (images/build.sh)")
-    p.add_argument("--scale", type=float, default=1.0, help="every count times this (0.1 for a quick try)")
+    p = harness_args(__doc__)
     p.add_argument("--repeat", type=int, default=2, help="how many times the 0 -> 200 -> 0 run is made")
-    p.add_argument("--out", help="also write the table to this file")
-    p.add_argument("--label", default="", help="what was measured (commit, build time)")
-    p.add_argument("--cleanup", metavar="DIR", help="only undo what a run in DIR left, then exit")
     return p.parse_args()
-
-
-def on_term(signum, frame):
-    raise SystemExit(128 + signum)
 
 
 def main():
@@ -411,8 +400,7 @@ def main():
         return 0
     if not (args.work and args.kubes and args.images):
         sys.exit("workbench.py: --work, --kubes and --images are required (use bench/workloads/run.sh)")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    exit_on_signals()
     state = State(args.work)
     state.set("pid", os.getpid())
     res = results.Results(Counts(args.scale, args.repeat), args.label)
