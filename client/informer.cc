@@ -26,6 +26,57 @@ Informer::Informer(Client* client, Resource resource, std::string ns)
 
 void Informer::AddHandlers(Handlers h) { handlers_.push_back(std::move(h)); }
 
+void Informer::AddIndex(const std::string& name, IndexFunc f) {
+  if (indexes_.count(name)) return;
+  if (!f && name == kNamespaceIndex) {
+    f = [](const Json& obj) {
+      return std::vector<std::string>{obj.value("metadata", Json::object()).value("namespace", "")};
+    };
+  }
+  if (!f && name == kControllerIndex) {
+    f = [](const Json& obj) {
+      const Json& meta = obj.value("metadata", Json::object());
+      for (const auto& ref : meta.value("ownerReferences", Json::array())) {
+        if (ref.value("controller", false)) return std::vector<std::string>{ref.value("uid", "")};
+      }
+      return std::vector<std::string>{OrphansOf(meta.value("namespace", ""))};
+    };
+  }
+  if (!f) return;  // an unknown built-in name: nothing to file by
+  indexes_[name].values = std::move(f);
+}
+
+void Informer::Reindex(const std::string& key, const Json* old_obj, const Json* new_obj) {
+  for (auto& [name, index] : indexes_) {
+    std::vector<std::string> before, after;
+    if (old_obj) before = index.values(*old_obj);
+    if (new_obj) after = index.values(*new_obj);
+    if (before == after) continue;
+    for (const auto& v : before) {
+      auto it = index.keys.find(v);
+      if (it == index.keys.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.keys.erase(it);
+    }
+    for (const auto& v : after) index.keys[v].insert(key);
+  }
+}
+
+std::vector<Informer::ObjectPtr> Informer::ByIndex(const std::string& name, const std::string& value) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ObjectPtr> out;
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.keys.find(value);
+  if (keys == index->second.keys.end()) return out;
+  out.reserve(keys->second.size());
+  for (const auto& key : keys->second) {
+    auto it = items_.find(key);
+    if (it != items_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
 std::string Informer::KeyOf(const Json& obj) {
   const Json& meta = obj.value("metadata", Json::object());
   std::string ns = meta.value("namespace", "");
@@ -77,6 +128,7 @@ void Informer::Apply(bool deleted, const ObjectPtr& obj) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = items_.find(key);
     if (it != items_.end()) old = it->second;
+    Reindex(key, old.get(), deleted ? nullptr : obj.get());
     if (deleted) items_.erase(key);
     else items_[key] = obj;
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "apiserver/testing/test_server.h"
@@ -108,6 +109,54 @@ TEST_F(InformerTest, TransformAppliesBeforeStoreAndHandlers) {
   EXPECT_EQ(got, (Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", got["metadata"]}}));
   EXPECT_FALSE(inf.Get("default/listed", &got));
   EXPECT_EQ(inf.List().size(), 1u);
+}
+
+// The namespace and controller indexes follow creates, relabels (an owner added or
+// changed) and deletes, across namespaces.
+TEST_F(InformerTest, IndexesFollowTheStore) {
+  auto owned = [](const std::string& name, const std::string& owner_uid) {
+    Json cm = ConfigMap(name, "1");
+    if (!owner_uid.empty()) {
+      cm["metadata"]["ownerReferences"] = Json::array({{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                                                        {"name", "owner"}, {"uid", owner_uid}, {"controller", true}}});
+    }
+    return cm;
+  };
+  ASSERT_TRUE(client()->Create(kNamespaces, "", {{"metadata", {{"name", "other"}}}}).ok());
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", owned("a", "u1")).ok());
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", owned("b", "")).ok());
+  ASSERT_TRUE(client()->Create(kConfigMaps, "other", owned("c", "")).ok());
+  Informer inf(client(), kConfigMaps);
+  inf.AddIndex(Informer::kNamespaceIndex);
+  inf.AddIndex(Informer::kControllerIndex);
+  inf.AddIndex(Informer::kControllerIndex);  // a second component asking again: no change
+  inf.AddIndex("data", [](const Json& o) { return std::vector<std::string>{o["data"].value("k", "")}; });
+  Run(&inf);
+  ASSERT_TRUE(TestServer::Eventually([&] { return inf.HasSynced(); }));
+  auto names = [&](const char* index, const std::string& value) {
+    std::set<std::string> out;
+    for (const auto& o : inf.ByIndex(index, value)) out.insert((*o)["metadata"].value("name", ""));
+    return out;
+  };
+  using Names = std::set<std::string>;
+  EXPECT_EQ(names(Informer::kNamespaceIndex, "default"), (Names{"a", "b"}));
+  EXPECT_EQ(names(Informer::kNamespaceIndex, "other"), (Names{"c"}));
+  EXPECT_EQ(names(Informer::kControllerIndex, "u1"), (Names{"a"}));
+  EXPECT_EQ(names(Informer::kControllerIndex, Informer::OrphansOf("default")), (Names{"b"}));
+  EXPECT_EQ(names(Informer::kControllerIndex, Informer::OrphansOf("other")), (Names{"c"}));
+  EXPECT_EQ(names("data", "1"), (Names{"a", "b", "c"}));
+  EXPECT_TRUE(names("no-such-index", "1").empty());
+
+  // b is adopted, a released to another owner, c deleted.
+  ASSERT_TRUE(client()->Update(kConfigMaps, "default", owned("b", "u1")).ok());
+  ASSERT_TRUE(client()->Update(kConfigMaps, "default", owned("a", "u2")).ok());
+  ASSERT_TRUE(client()->Delete(kConfigMaps, "other", "c").ok());
+  EXPECT_TRUE(TestServer::Eventually([&] {
+    return names(Informer::kControllerIndex, "u1") == Names{"b"} && names(Informer::kControllerIndex, "u2") == Names{"a"} &&
+           names(Informer::kNamespaceIndex, "other").empty();
+  }));
+  EXPECT_TRUE(names(Informer::kControllerIndex, Informer::OrphansOf("default")).empty());
+  EXPECT_TRUE(names(Informer::kControllerIndex, Informer::OrphansOf("other")).empty());
 }
 
 // Two components on one informer: both get every event, the store exists once, and

@@ -96,6 +96,22 @@ std::optional<Json> ChangedFinalizers(const Json& obj, const std::vector<std::st
 
 }  // namespace
 
+std::vector<Json> ControlledOrOrphans(const client::Informer& informer, const Json& owner) {
+  std::vector<Json> out;
+  for (const std::string& value : {UidOf(owner), client::Informer::OrphansOf(NamespaceOf(owner))}) {
+    for (const auto& obj : informer.ByIndex(client::Informer::kControllerIndex, value)) {
+      if (NamespaceOf(*obj) == NamespaceOf(owner)) out.push_back(*obj);
+    }
+  }
+  return out;
+}
+
+std::vector<Json> InNamespace(const client::Informer& informer, const std::string& ns) {
+  std::vector<Json> out;
+  for (const auto& obj : informer.ByIndex(client::Informer::kNamespaceIndex, ns)) out.push_back(*obj);
+  return out;
+}
+
 Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Resource& resource, const Json& owner,
                                        const labels::Selector& selector, const std::vector<Json>& candidates,
                                        const std::vector<std::string>& finalizers) {

@@ -23,6 +23,7 @@
 
 #include "apimachinery/labels/selector.h"
 #include "client/client.h"
+#include "client/informer.h"
 #include "client/record.h"
 #include "util/time.h"
 
@@ -61,6 +62,13 @@ std::string ControllerKey(const Json& obj, const std::string& api_version, const
 Result<std::vector<Json>> ClaimObjects(client::Client* client, const client::Resource& resource, const Json& owner,
                                        const labels::Selector& selector, const std::vector<Json>& candidates,
                                        const std::vector<std::string>& finalizers = {});
+
+// The candidates ClaimObjects needs for owner, from an informer with the controller
+// index: the objects owner controls and the orphans of its namespace (copies). What
+// other controllers own is never claimed, so it is not looked at.
+std::vector<Json> ControlledOrOrphans(const client::Informer& informer, const Json& owner);
+// Copies of the objects of one namespace (an informer with the namespace index).
+std::vector<Json> InNamespace(const client::Informer& informer, const std::string& ns);
 
 // ---- expectations ----
 

@@ -4,7 +4,9 @@
 // kubelet and the ReplicaSet controller would.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "apiserver/testing/test_server.h"
@@ -22,10 +24,14 @@ namespace kubes::controller {
 namespace {
 
 using apiserver::testing::TestServer;
+using client::kControllerRevisions;
+using client::kDaemonSets;
 using client::kDeployments;
+using client::kNodes;
 using client::kPods;
 using client::kReplicaSets;
 using client::kServiceAccounts;
+using client::kStatefulSets;
 namespace dep = deployment;
 
 // ---- arithmetic ----
@@ -231,12 +237,21 @@ class WorkloadsTest : public ::testing::Test {
     rss_ = std::make_unique<client::Informer>(c_, kReplicaSets);
     deployments_ = std::make_unique<client::Informer>(c_, kDeployments);
     budgets_ = std::make_unique<client::Informer>(c_, client::kPodDisruptionBudgets);
+    nodes_ = std::make_unique<client::Informer>(c_, kNodes);
+    daemonsets_ = std::make_unique<client::Informer>(c_, kDaemonSets);
+    statefulsets_ = std::make_unique<client::Informer>(c_, kStatefulSets);
+    revisions_ = std::make_unique<client::Informer>(c_, kControllerRevisions);
+  }
+  std::vector<client::Informer*> Informers() {
+    return {pods_.get(), rss_.get(), deployments_.get(), budgets_.get(),
+            nodes_.get(), daemonsets_.get(), statefulsets_.get(), revisions_.get()};
   }
   void StartInformers() {
-    for (auto* inf : {pods_.get(), rss_.get(), deployments_.get(), budgets_.get()}) {
-      threads_.emplace_back([this, inf] { inf->Run(stop_); });
-    }
-    ASSERT_TRUE(TestServer::Eventually([&] { return pods_->HasSynced() && rss_->HasSynced() && deployments_->HasSynced(); }));
+    for (auto* inf : Informers()) threads_.emplace_back([this, inf] { inf->Run(stop_); });
+    ASSERT_TRUE(TestServer::Eventually([&] {
+      auto all = Informers();
+      return std::all_of(all.begin(), all.end(), [](client::Informer* i) { return i->HasSynced(); });
+    }));
   }
   void TearDown() override {
     stop_ = true;
@@ -272,6 +287,14 @@ class WorkloadsTest : public ::testing::Test {
       return inf.Get(key, &got) && std::stoll(got["metadata"]["resourceVersion"].get<std::string>()) >= want;
     });
   }
+  // Marks a pod Running and Ready (what the kubelet would report).
+  Json MarkReady(Json pod) {
+    pod["status"] = {{"phase", "Running"},
+                     {"conditions", {{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2024-01-01T00:00:00Z"}}}}};
+    auto marked = c_->Update(kPods, "default", pod, "status");
+    EXPECT_TRUE(marked.ok()) << marked.status().ToString();
+    return marked.ok() ? *marked : pod;
+  }
   bool PodCountSeen(size_t n) {
     return TestServer::Eventually([&] {
       size_t active = 0;
@@ -282,7 +305,7 @@ class WorkloadsTest : public ::testing::Test {
 
   TestServer server_;
   client::Client* c_ = nullptr;
-  std::unique_ptr<client::Informer> pods_, rss_, deployments_, budgets_;
+  std::unique_ptr<client::Informer> pods_, rss_, deployments_, budgets_, nodes_, daemonsets_, statefulsets_, revisions_;
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
   std::vector<std::shared_ptr<void>> controllers_;
@@ -313,7 +336,9 @@ TEST_F(WorkloadsTest, ReplicaSetCreatesAdoptsAndDeletes) {
   for (const auto& p : owned) {
     adopted |= p["metadata"]["name"] == "orphan";
     EXPECT_EQ(p["metadata"]["ownerReferences"][0]["blockOwnerDeletion"], true);
-    if (p["metadata"]["name"] != "orphan") EXPECT_EQ(p["metadata"]["generateName"], "web-");
+    if (p["metadata"]["name"] != "orphan") {
+      EXPECT_EQ(p["metadata"]["generateName"], "web-");
+    }
   }
   EXPECT_TRUE(adopted);
   // Status counts the pods seen at the start of a sync (as upstream): the next one.
@@ -457,6 +482,115 @@ TEST_F(WorkloadsTest, DisruptionBudgetCountsHealthyPods) {
   EXPECT_EQ(st["disruptionsAllowed"], 0);
   EXPECT_EQ(st["conditions"][0]["reason"], "SyncFailed");
   EXPECT_EQ(st["conditions"][0]["message"], "found no controller ref for pod \"db-0\"");
+}
+
+// One pod per eligible node, pinned by node affinity; a tainted node gets none; a node
+// that joins gets its pod at the next sync; status counts what was scheduled.
+TEST_F(WorkloadsTest, DaemonSetPlacesOnePodPerEligibleNode) {
+  auto& dsc = Make<DaemonSetController>(c_, *daemonsets_, *pods_, *nodes_, *revisions_);
+  StartInformers();
+  auto node = [&](const std::string& name, bool tainted) {
+    Json n = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}}};
+    if (tainted) n["spec"]["taints"] = {{{"key", "dedicated"}, {"value", "gpu"}, {"effect", "NoSchedule"}}};
+    auto created = c_->Create(kNodes, "", n);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_TRUE(Seen(*nodes_, name, *created));
+  };
+  node("n1", false);
+  node("n2", true);
+  Json ds = {{"apiVersion", "apps/v1"},
+             {"kind", "DaemonSet"},
+             {"metadata", {{"name", "agent"}}},
+             {"spec", {{"selector", {{"matchLabels", {{"app", "web"}}}}}, {"template", Template("busybox")}}}};
+  auto created = c_->Create(kDaemonSets, "default", ds);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  std::string uid = (*created)["metadata"]["uid"];
+  ASSERT_TRUE(Seen(*daemonsets_, "default/agent", *created));
+
+  auto nodes_of = [&] {
+    std::multiset<std::string> out;
+    for (const auto& p : PodsOwnedBy(uid)) {
+      const Json& terms = p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                             ["nodeSelectorTerms"];
+      out.insert(terms[0]["matchFields"][0]["values"][0].get<std::string>());
+      // The daemon tolerations are added, so node conditions never evict it.
+      bool tolerates_unreachable = false;
+      for (const auto& t : p["spec"]["tolerations"]) tolerates_unreachable |= t.value("key", "") == "node.kubernetes.io/unreachable";
+      EXPECT_TRUE(tolerates_unreachable) << p["spec"]["tolerations"].dump();
+    }
+    return out;
+  };
+  Status s = dsc.SyncDaemonSet("default/agent");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(nodes_of(), (std::multiset<std::string>{"n1"}));
+  ASSERT_TRUE(PodCountSeen(1));
+  // A revision records the template.
+  auto revisions = *c_->List(kControllerRevisions, "default");
+  ASSERT_EQ(revisions["items"].size(), 1u);
+  EXPECT_EQ(revisions["items"][0]["revision"], 1);
+
+  // Syncing again changes nothing (level-triggered, expectations met).
+  ASSERT_TRUE(Seen(*daemonsets_, "default/agent", *c_->Get(kDaemonSets, "default", "agent")));
+  ASSERT_TRUE(dsc.SyncDaemonSet("default/agent").ok());
+  EXPECT_EQ(nodes_of(), (std::multiset<std::string>{"n1"}));
+  auto st = (*c_->Get(kDaemonSets, "default", "agent"))["status"];
+  EXPECT_EQ(st["desiredNumberScheduled"], 1);
+  EXPECT_EQ(st["currentNumberScheduled"], 1);
+
+  node("n3", false);
+  ASSERT_TRUE(dsc.SyncDaemonSet("default/agent").ok());
+  EXPECT_EQ(nodes_of(), (std::multiset<std::string>{"n1", "n3"}));
+}
+
+// OrderedReady: one pod at a time, the next only once the one before is Running and
+// Ready; scaling down removes the highest ordinal first.
+TEST_F(WorkloadsTest, StatefulSetCreatesInOrderAndScalesDownFromTheTop) {
+  auto& ssc = Make<StatefulSetController>(c_, *statefulsets_, *pods_, *revisions_);
+  StartInformers();
+  Json set = {{"apiVersion", "apps/v1"},
+              {"kind", "StatefulSet"},
+              {"metadata", {{"name", "web"}}},
+              {"spec",
+               {{"replicas", 3}, {"serviceName", "web"}, {"selector", {{"matchLabels", {{"app", "web"}}}}},
+                {"template", Template("nginx")}}}};
+  auto created = c_->Create(kStatefulSets, "default", set);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  std::string uid = (*created)["metadata"]["uid"];
+  ASSERT_TRUE(Seen(*statefulsets_, "default/web", *created));
+  auto names = [&] {
+    std::set<std::string> out;
+    for (const auto& p : PodsOwnedBy(uid)) out.insert(p["metadata"]["name"].get<std::string>());
+    return out;
+  };
+  using Names = std::set<std::string>;
+  // Each step: sync, see one more pod, make it ready, wait for the informer to see that.
+  // (Before each sync the informer catches up with the set's status write: a sync on a
+  // stale copy ends in Conflict, and the worker would simply retry.)
+  auto caught_up = [&] { return Seen(*statefulsets_, "default/web", *c_->Get(kStatefulSets, "default", "web")); };
+  for (const std::string& next : {"web-0", "web-1", "web-2"}) {
+    ASSERT_TRUE(caught_up());
+    Status s = ssc.SyncStatefulSet("default/web");
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(names().count(next)) << next;
+    size_t want = StatefulSetController::OrdinalOf("web", next) + 1;
+    EXPECT_EQ(names().size(), want) << "OrderedReady created more than one pod ahead";
+    // Not ready yet: another sync must not start the next one.
+    ASSERT_TRUE(PodCountSeen(want));
+    ASSERT_TRUE(caught_up());
+    s = ssc.SyncStatefulSet("default/web");
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(names().size(), want);
+    Json pod = *c_->Get(kPods, "default", next);
+    EXPECT_EQ(pod["spec"]["hostname"], next);
+    EXPECT_EQ(pod["spec"]["subdomain"], "web");
+    Json marked = MarkReady(pod);
+    ASSERT_TRUE(Seen(*pods_, "default/" + next, marked));
+  }
+  auto scaled = c_->Patch(kStatefulSets, "default", "web", "application/merge-patch+json", {{"spec", {{"replicas", 1}}}});
+  ASSERT_TRUE(scaled.ok());
+  ASSERT_TRUE(Seen(*statefulsets_, "default/web", *scaled));
+  ASSERT_TRUE(ssc.SyncStatefulSet("default/web").ok());
+  EXPECT_EQ(names(), (Names{"web-0", "web-1"})) << "web-2 goes first, alone";
 }
 
 }  // namespace

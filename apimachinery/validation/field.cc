@@ -20,6 +20,8 @@ std::string FieldError::Body() const {
       return detail.empty() ? "Forbidden" : "Forbidden: " + detail;
     case ErrorType::kDuplicate:
       return "Duplicate value: " + FormatValue(value);
+    case ErrorType::kNotFound:
+      return "Not found: " + FormatValue(value);
     case ErrorType::kTooLong:
       return "Too long: " + detail;
     case ErrorType::kTooMany:
@@ -37,6 +39,7 @@ std::string FieldError::Reason() const {
     case ErrorType::kNotSupported: return "FieldValueNotSupported";
     case ErrorType::kForbidden: return "FieldValueForbidden";
     case ErrorType::kDuplicate: return "FieldValueDuplicate";
+    case ErrorType::kNotFound: return "FieldValueNotFound";
     case ErrorType::kTooLong: return "FieldValueTooLong";
     case ErrorType::kTooMany: return "FieldValueTooMany";
     case ErrorType::kInternal: return "InternalError";

@@ -30,7 +30,7 @@ class Path {
   std::string s_;
 };
 
-enum class ErrorType { kRequired, kInvalid, kNotSupported, kForbidden, kDuplicate, kTooLong, kTooMany, kInternal };
+enum class ErrorType { kRequired, kInvalid, kNotSupported, kForbidden, kDuplicate, kNotFound, kTooLong, kTooMany, kInternal };
 
 struct FieldError {
   ErrorType type;
@@ -62,6 +62,10 @@ inline FieldError Forbidden(const Path& p, std::string detail) {
 }
 inline FieldError Duplicate(const Path& p, Json value) {
   return {ErrorType::kDuplicate, p.String(), std::move(value), ""};
+}
+// "Not found: \"x\"": the value names something that does not exist.
+inline FieldError NotFound(const Path& p, Json value) {
+  return {ErrorType::kNotFound, p.String(), std::move(value), ""};
 }
 inline FieldError TooLong(const Path& p, Json value, size_t max) {
   return {ErrorType::kTooLong, p.String(), std::move(value), "may not be more than " + std::to_string(max) + " bytes"};

@@ -175,6 +175,12 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
     if (status.is_null()) obj.erase("status");
     else obj["status"] = status;
     if (!managed.is_null()) obj["metadata"]["managedFields"] = managed;
+  } else if (t.subresource == "ephemeralcontainers") {
+    // pods/ephemeralcontainers changes spec.ephemeralContainers only.
+    Json eph = obj.value("spec", Json::object()).value("ephemeralContainers", Json());
+    obj = old;
+    if (eph.is_null()) obj["spec"].erase("ephemeralContainers");
+    else obj["spec"]["ephemeralContainers"] = eph;
   } else if (t.subresource == "finalize") {
     // A namespace's finalize subresource changes spec.finalizers only.
     Json finalizers = obj.value("spec", Json::object()).value("finalizers", Json::array());
@@ -183,6 +189,12 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
   } else if (has_status) {
     if (old.contains("status")) obj["status"] = old["status"];
     else obj.erase("status");
+  }
+  if (t.subresource.empty() && r.HasSubresource("ephemeralcontainers") && obj["spec"].is_object()) {
+    // … and a plain update leaves them as they are (as it leaves status).
+    Json eph = old.value("spec", Json::object()).value("ephemeralContainers", Json());
+    if (eph.is_null()) obj["spec"].erase("ephemeralContainers");
+    else obj["spec"]["ephemeralContainers"] = eph;
   }
   Default(r, obj);
   admission::Attributes attrs{r, "UPDATE", t.namespace_, t.name, t.subresource, &old};

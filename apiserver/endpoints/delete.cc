@@ -138,7 +138,7 @@ Response Endpoints::Delete(const Request& req, const Target& t) {
       if (result.status().code() == Code::kConflict && !has_preconditions) continue;
       return ErrorResponse(result.status());
     }
-    return JsonResponse(200, (*result)->json);
+    return JsonResponse(200, endpoints::Encode(*t.resource, **result));
   }
   return ErrorResponse(NewConflict(*t.resource, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
 }
@@ -160,7 +160,7 @@ Response Endpoints::DeleteCollection(const Request& req, const Target& t) {
     bool deleted_now = false;
     auto result = DeleteObject(one, obj, *options, dry_run, &deleted_now);
     if (!result.ok()) continue;  // changed or gone meanwhile; a later call will see it
-    body += (first ? "" : ",") + (*result)->json;
+    body += (first ? "" : ",") + endpoints::Encode(*t.resource, **result);
     first = false;
   }
   body += "],\"kind\":\"" + t.resource->kind + "List\",\"metadata\":{\"resourceVersion\":\"" +

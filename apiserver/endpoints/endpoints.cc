@@ -177,6 +177,18 @@ std::string SuccessStatus(const ResourceInfo& r, const Json& obj) {
       .dump();
 }
 
+const Json& View(const ResourceInfo& r, const Json& stored, Json& holder) {
+  if (!r.from_storage) return stored;
+  holder = r.from_storage(stored);
+  return holder;
+}
+
+std::string Encode(const ResourceInfo& r, const StoredObject& stored) {
+  return r.from_storage ? r.from_storage(stored.object).dump() : stored.json;
+}
+
+Json ToStorage(const ResourceInfo& r, Json obj) { return r.to_storage ? r.to_storage(obj) : obj; }
+
 }  // namespace endpoints
 
 // ---- dispatch -------------------------------------------------------------------------
@@ -232,7 +244,7 @@ Response Endpoints::Get(const Request& req, const Target& t) {
     return JsonResponse(200, endpoints::EncodeTable(*t.resource, {obj->get()}, out,
                                                     std::to_string((*obj)->revision), "", clock_->Now()));
   }
-  return JsonResponse(200, (*obj)->json);
+  return JsonResponse(200, endpoints::Encode(*t.resource, **obj));
 }
 
 Response Endpoints::List(const Request& req, const Target& t) {
@@ -277,7 +289,8 @@ Response Endpoints::List(const Request& req, const Target& t) {
     for (const auto& o : items) objs.push_back(o.get());
     return JsonResponse(200, endpoints::EncodeTable(*t.resource, objs, out, rv, next, clock_->Now()));
   }
-  // Built from the cached serialized objects: no per-object encoding.
+  // Built from the cached serialized objects: no per-object encoding (unless the
+  // version is not the stored one).
   size_t size = 256;
   for (const auto& o : items) size += o->json.size() + 1;
   std::string body;
@@ -285,7 +298,7 @@ Response Endpoints::List(const Request& req, const Target& t) {
   body += "{\"apiVersion\":\"" + t.resource->GroupVersion() + "\",\"items\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) body += ',';
-    body += items[i]->json;
+    body += t.resource->from_storage ? endpoints::Encode(*t.resource, *items[i]) : items[i]->json;
   }
   Json meta = {{"resourceVersion", rv}};
   if (!next.empty()) {

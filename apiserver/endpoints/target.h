@@ -58,6 +58,14 @@ std::string SuccessStatus(const ResourceInfo& r, const Json& obj);
 // kind against r's.
 Result<Json> DecodeBody(const Request& req, const ResourceInfo& r, const api::SchemaRegistry& schemas);
 
+// Versions that are not stored as served (ResourceInfo::from_storage/to_storage): a
+// stored object as r's version shows it — stored itself when no conversion is needed,
+// else its conversion, kept in `holder` — and its response text; and an object of r's
+// version as it is to be stored.
+const Json& View(const ResourceInfo& r, const Json& stored, Json& holder);
+std::string Encode(const ResourceInfo& r, const StoredObject& stored);
+Json ToStorage(const ResourceInfo& r, Json obj);
+
 // Parses a resourceVersion query value: "" and "0" mean 0.
 Result<int64_t> ParseResourceVersion(const std::string& s);
 

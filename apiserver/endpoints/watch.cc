@@ -52,7 +52,7 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
   const Clock* clock = clock_;
   resp.stream = [r, w, f, out, timeout_s, bookmarks, clock](ResponseStream& s) {
     auto encode = [&](const char* type, const ObjectPtr& obj, bool first) {
-      if (!out.table) return EventLine(type, obj->json);
+      if (!out.table) return EventLine(type, endpoints::Encode(*r, *obj));
       return EventLine(type, endpoints::EncodeTable(*r, {obj.get()}, out, std::to_string(obj->revision), "",
                                                     clock->Now(), first));
     };

@@ -189,12 +189,12 @@ Response Endpoints::Create(const Request& req, const Target& t) {
     if (cacher_->Get(target.Key()).ok()) return ErrorResponse(NewAlreadyExists(r, name));
     return WithWarnings(JsonResponse(201, obj->dump()), warnings);
   }
-  auto stored = cacher_->Create(target.Key(), std::move(obj).value());
+  auto stored = cacher_->Create(target.Key(), endpoints::ToStorage(r, std::move(obj).value()));
   if (!stored.ok()) {
     if (stored.status().code() == Code::kAlreadyExists) return ErrorResponse(NewAlreadyExists(r, name));
     return ErrorResponse(stored.status());
   }
-  return WithWarnings(JsonResponse(201, (*stored)->json), warnings);
+  return WithWarnings(JsonResponse(201, endpoints::Encode(r, **stored)), warnings);
 }
 
 Response Endpoints::Update(const Request& req, const Target& t) {
@@ -227,12 +227,14 @@ Response Endpoints::Update(const Request& req, const Target& t) {
       return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
     }
     std::vector<std::string> warnings;
-    auto obj = AdmitUpdate(req, t, *body, (*existing)->object, warnings);
+    Json holder;
+    const Json& old = endpoints::View(r, (*existing)->object, holder);
+    auto obj = AdmitUpdate(req, t, *body, old, warnings);
     if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
-    *obj = TrackChange(req, t, &(*existing)->object, *obj);
+    *obj = TrackChange(req, t, &old, *obj);
     if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
-    auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
-    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    auto stored = StoreUpdate(t, endpoints::ToStorage(r, std::move(obj).value()), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, endpoints::Encode(r, **stored)), warnings);
     if (stored.status().code() != Code::kConflict || !rv.empty()) return ErrorResponse(stored.status());
   }
   return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
@@ -278,7 +280,8 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
   for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
     auto existing = cacher_->Get(t.Key());
     if (!existing.ok()) return ErrorResponse(NewNotFound(r, t.name));
-    const Json& original = (*existing)->object;
+    Json holder;
+    const Json& original = endpoints::View(r, (*existing)->object, holder);
     Result<Json> patched = Json();
     if (type == "application/json-patch+json") patched = patch::ApplyJsonPatch(original, patch);
     else if (type == "application/merge-patch+json") patched = patch::MergePatch(original, patch);
@@ -296,8 +299,8 @@ Response Endpoints::Patch(const Request& req, const Target& t) {
     if (!obj.ok()) return WithWarnings(ErrorResponse(obj.status()), warnings);
     *obj = TrackChange(req, t, &original, *obj);
     if (DryRun(req)) return WithWarnings(JsonResponse(200, obj->dump()), warnings);
-    auto stored = StoreUpdate(t, std::move(obj).value(), *existing);
-    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    auto stored = StoreUpdate(t, endpoints::ToStorage(r, std::move(obj).value()), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, endpoints::Encode(r, **stored)), warnings);
     if (stored.status().code() != Code::kConflict) return ErrorResponse(stored.status());
   }
   return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));
@@ -325,7 +328,8 @@ Response Endpoints::Apply(const Request& req, const Target& t) {
   std::vector<std::string> warnings;
   for (int attempt = 0; attempt < kMaxPatchRetries; ++attempt) {
     auto existing = cacher_->Get(t.Key());
-    const Json* live = existing.ok() ? &(*existing)->object : nullptr;
+    Json holder;
+    const Json* live = existing.ok() ? &endpoints::View(r, (*existing)->object, holder) : nullptr;
     auto applied = fieldmanager::Apply(live, *config, manager, force, r.schema, r.GroupVersion(), now, t.subresource);
     if (!applied.ok()) return ErrorResponse(applied.status());
     warnings.clear();
@@ -336,21 +340,21 @@ Response Endpoints::Apply(const Request& req, const Target& t) {
       auto admitted = AdmitCreate(req, t, std::move(obj), warnings);
       if (!admitted.ok()) return WithWarnings(ErrorResponse(admitted.status()), warnings);
       if (DryRun(req)) return WithWarnings(JsonResponse(201, admitted->dump()), warnings);
-      auto stored = cacher_->Create(t.Key(), std::move(admitted).value());
-      if (stored.ok()) return WithWarnings(JsonResponse(201, (*stored)->json), warnings);
+      auto stored = cacher_->Create(t.Key(), endpoints::ToStorage(r, std::move(admitted).value()));
+      if (stored.ok()) return WithWarnings(JsonResponse(201, endpoints::Encode(r, **stored)), warnings);
       if (stored.status().code() != Code::kAlreadyExists) return ErrorResponse(stored.status());
       continue;  // created meanwhile: apply to it
     }
     bool ownership_changed = applied->object["metadata"].value("managedFields", Json()) !=
                              live->value("metadata", Json::object()).value("managedFields", Json());
     if (!applied->changed && !ownership_changed && !DryRun(req)) {
-      return WithWarnings(JsonResponse(200, (*existing)->json), warnings);
+      return WithWarnings(JsonResponse(200, endpoints::Encode(r, **existing)), warnings);
     }
     auto admitted = AdmitUpdate(req, t, std::move(applied->object), *live, warnings);
     if (!admitted.ok()) return WithWarnings(ErrorResponse(admitted.status()), warnings);
     if (DryRun(req)) return WithWarnings(JsonResponse(200, admitted->dump()), warnings);
-    auto stored = StoreUpdate(t, std::move(admitted).value(), *existing);
-    if (stored.ok()) return WithWarnings(JsonResponse(200, (*stored)->json), warnings);
+    auto stored = StoreUpdate(t, endpoints::ToStorage(r, std::move(admitted).value()), *existing);
+    if (stored.ok()) return WithWarnings(JsonResponse(200, endpoints::Encode(r, **stored)), warnings);
     if (stored.status().code() != Code::kConflict) return ErrorResponse(stored.status());
   }
   return ErrorResponse(NewConflict(r, t.name, "the object has been modified; please apply your changes to the latest version and try again"));

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "apiserver/printers/printers.h"
+#include "apiserver/registry/autoscaling_conversion.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/strategies.h"
 
@@ -110,6 +111,10 @@ void RegisterBuiltins(Registry& reg, const api::SchemaRegistry& schemas) {
     if (r->group == "authentication.k8s.io" || r->group == "authorization.k8s.io") r->verbs = {"create"};
     if (r->group == "metrics.k8s.io") r->verbs = {"get", "list"};
     ApplyStrategy(*r);
+    if (r->group == "autoscaling" && r->version == "v1") {
+      r->from_storage = HorizontalPodAutoscalerToV1;
+      r->to_storage = HorizontalPodAutoscalerToV2;
+    }
     reg.Add(std::move(r));
   }
 }

@@ -173,8 +173,47 @@ void ValidateService(const Json& obj, const Json* old, ErrorList& errs) {
 
 // Pod spec updates may change only images, activeDeadlineSeconds, tolerations and
 // terminationGracePeriodSeconds (ValidatePodUpdate).
+// Ephemeral containers (upstream validateEphemeralContainers): debugging containers
+// added to a running pod; they get no ports, probes, lifecycle hooks or resources, no
+// restart policy, and may name the container whose namespaces they join.
+void ValidateEphemeralContainers(const Json& spec, const Path& p, std::set<std::string>& names, ErrorList& errs) {
+  const Json& list = spec.value("ephemeralContainers", Json::array());
+  if (!list.is_array()) return;
+  std::set<std::string> targets;
+  for (const char* l : {"containers", "initContainers"}) {
+    for (const auto& c : spec.value(l, Json::array())) targets.insert(c.value("name", ""));
+  }
+  ValidateContainers(list, p, true, names, errs);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Json& c = list[i];
+    Path cp = p.Index(i);
+    for (const char* f : {"ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resources",
+                          "resizePolicy", "restartPolicy"}) {
+      if (c.contains(f) && !c[f].is_null() && !(c[f].is_object() && c[f].empty()) && !(c[f].is_array() && c[f].empty())) {
+        errs.push_back(validation::Forbidden(cp.Child(f), "cannot be set for an Ephemeral Container"));
+      }
+    }
+    std::string target = c.value("targetContainerName", "");
+    if (!target.empty() && !targets.count(target)) errs.push_back(validation::NotFound(cp.Child("targetContainerName"), target));
+  }
+}
+
 void ValidatePodUpdate(const Json& obj, const Json& old, ErrorList& errs) {
+  // Ephemeral containers are added through pods/ephemeralcontainers (admission keeps
+  // the old list on a plain update); once added, one never changes or goes away.
+  const Json& old_eph = old.value("spec", Json::object()).value("ephemeralContainers", Json::array());
+  const Json& new_eph = obj.value("spec", Json::object()).value("ephemeralContainers", Json::array());
+  for (const auto& before : old_eph) {
+    bool same = false;
+    for (const auto& after : new_eph) same |= after == before;
+    if (!same) {
+      errs.push_back(validation::Forbidden(Path("spec").Child("ephemeralContainers"),
+                                           "existing ephemeral containers \"" + before.value("name", "") +
+                                               "\" may not be changed"));
+    }
+  }
   auto strip = [](Json spec) {
+    spec.erase("ephemeralContainers");
     for (const char* list : {"containers", "initContainers"}) {
       if (!spec.contains(list)) continue;
       for (auto& c : spec[list]) c.erase("image");
@@ -215,6 +254,7 @@ void ValidatePodSpec(const Json& spec, const Path& p, ErrorList& errs) {
   std::set<std::string> names;
   ValidateContainers(spec.value("initContainers", Json::array()), p.Child("initContainers"), true, names, errs);
   ValidateContainers(spec.value("containers", Json::array()), p.Child("containers"), true, names, errs);
+  ValidateEphemeralContainers(spec, p.Child("ephemeralContainers"), names, errs);
   std::set<std::string> volumes;
   const Json& vols = spec.value("volumes", Json::array());
   for (size_t i = 0; i < vols.size(); ++i) {
@@ -257,6 +297,9 @@ void ApplyCoreStrategy(ResourceInfo& r) {
     r.validate = [](const Json& obj, const Json* old, ErrorList& errs) {
       ValidatePodSpec(obj.value("spec", Json::object()), Path("spec"), errs);
       if (old) ValidatePodUpdate(obj, *old, errs);
+      if (!old && !obj.value("spec", Json::object()).value("ephemeralContainers", Json::array()).empty()) {
+        errs.push_back(validation::Forbidden(Path("spec").Child("ephemeralContainers"), "cannot be set on create"));
+      }
     };
     r.field_selectors = {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
                          "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"};

@@ -74,6 +74,11 @@ struct ResourceInfo {
   std::function<void(const Json& obj, std::map<std::string, std::string>& fields)> selectable_fields;
   std::vector<std::string> field_selectors;
 
+  // Set on a version objects are not stored in (autoscaling/v1 HPAs are stored as
+  // autoscaling/v2, as upstream stores them): the stored object as this version shows
+  // it, and an object of this version as it is stored. Unset: stored as served.
+  std::function<Json(const Json& stored)> from_storage;
+  std::function<Json(const Json& obj)> to_storage;
   const TablePrinter* printer = nullptr;  // nullptr: NAME and AGE
   std::shared_ptr<const TablePrinter> owned_printer;  // custom resources own theirs
 

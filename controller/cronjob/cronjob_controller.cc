@@ -149,6 +149,7 @@ bool StartedBefore(const Json& a, const Json& b) {
 CronJobController::CronJobController(client::Client* c, client::Informer& jobs, client::Informer& cronjobs,
                                      const Clock& clock)
     : client_(c), jobs_(jobs), cronjobs_(cronjobs), clock_(clock), recorder_(c, "cronjob-controller", "", clock) {
+  jobs_.AddIndex(client::Informer::kNamespaceIndex);
   jobs_.AddHandlers({.on_add = [this](const Json& j) { OnJobChange(j); },
                      .on_update =
                          [this](const Json& old_job, const Json& j) {
@@ -298,9 +299,10 @@ Result<std::optional<milliseconds>> CronJobController::SyncCronJob(const std::st
   if (!cronjobs_.Get(key, &cj)) return Requeue();
   // Every Job naming this CronJob as controller, including ones whose labels changed.
   std::vector<Json> jobs;
-  for (Json& j : jobs_.List()) {
-    auto ref = GetControllerOf(j);
-    if (NamespaceOf(j) == NamespaceOf(cj) && ref && ref->value("name", "") == NameOf(cj)) jobs.push_back(std::move(j));
+  // (Upstream matches the controller by name, not uid; so do we.)
+  for (const auto& j : jobs_.ByIndex(client::Informer::kNamespaceIndex, NamespaceOf(cj))) {
+    auto ref = GetControllerOf(*j);
+    if (ref && ref->value("name", "") == NameOf(cj)) jobs.push_back(*j);
   }
   Json working = cj;
   if (!working.contains("status") || !working["status"].is_object()) working["status"] = Json::object();

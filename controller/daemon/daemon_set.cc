@@ -95,6 +95,8 @@ DaemonSetController::DaemonSetController(client::Client* c, client::Informer& da
       expectations_(clock),
       recorder_(c, "daemonset-controller", "", clock),
       pod_control_(c, &recorder_, &expectations_) {
+  pods_.AddIndex(client::Informer::kControllerIndex);
+  revisions_.AddIndex(client::Informer::kControllerIndex);
   auto enqueue = [this](const Json& ds) { queue_.Add(KeyOf(ds)); };
   daemonsets_.AddHandlers({.on_add = enqueue,
                            .on_update = [enqueue](const Json&, const Json& ds) { enqueue(ds); },
@@ -134,7 +136,7 @@ DaemonSetController::DaemonSetController(client::Client* c, client::Informer& da
 }
 
 void DaemonSetController::EnqueueAll() {
-  for (const Json& ds : daemonsets_.List()) queue_.Add(KeyOf(ds));
+  for (const auto& ds : daemonsets_.Snapshot()) queue_.Add(KeyOf(*ds));
 }
 
 void DaemonSetController::Run(const std::atomic<bool>& stop) {
@@ -172,11 +174,7 @@ Status DaemonSetController::SyncDaemonSet(const std::string& key) {
   }
   auto selector = labels::SelectorFromLabelSelector(ds["spec"].value("selector", Json()));
   if (!selector.ok() || selector->Empty()) return Status::OK();
-  std::vector<Json> candidates;
-  for (Json& p : pods_.List()) {
-    if (NamespaceOf(p) == NamespaceOf(ds)) candidates.push_back(std::move(p));
-  }
-  auto claimed = ClaimObjects(client_, kPods, ds, *selector, candidates);
+  auto claimed = ClaimObjects(client_, kPods, ds, *selector, ControlledOrOrphans(pods_, ds));
   if (!claimed.ok()) return claimed.status();
   std::map<std::string, std::vector<Json>> by_node;
   std::vector<std::string> hashes_in_use;
@@ -190,7 +188,7 @@ Status DaemonSetController::SyncDaemonSet(const std::string& key) {
   // The current template's revision.
   int32_t collisions = ds.value("status", Json::object()).value("collisionCount", 0);
   int32_t collisions_before = collisions;
-  auto owned = history::OwnedRevisions(revisions_.List(), ds);
+  auto owned = history::OwnedRevisions(ControlledOrOrphans(revisions_, ds), ds);
   auto current = history::EnsureRevision(client_, ds, history::RevisionData(ds), owned,
                                          ds["spec"]["template"]["metadata"].value("labels", Json::object()), &collisions);
   if (collisions != collisions_before) {

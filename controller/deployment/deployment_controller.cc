@@ -37,6 +37,9 @@ DeploymentController::DeploymentController(client::Client* c, client::Informer& 
       pods_(pods),
       clock_(clock),
       recorder_(c, "deployment-controller", "", clock) {
+  deployments_.AddIndex(client::Informer::kNamespaceIndex);
+  replicasets_.AddIndex(client::Informer::kControllerIndex);
+  pods_.AddIndex(client::Informer::kControllerIndex);
   auto enqueue = [this](const Json& d) { queue_.Add(KeyOf(d)); };
   deployments_.AddHandlers({.on_add = enqueue,
                             .on_update = [enqueue](const Json&, const Json& d) { enqueue(d); },
@@ -75,8 +78,8 @@ void DeploymentController::EnqueueForReplicaSet(const Json& rs) {
   }
   if (IsBeingDeleted(rs)) return;
   labels::Labels rs_labels = LabelsOf(rs);
-  for (const Json& d : deployments_.List()) {
-    if (NamespaceOf(d) != NamespaceOf(rs)) continue;
+  for (const auto& ptr : deployments_.ByIndex(client::Informer::kNamespaceIndex, NamespaceOf(rs))) {
+    const Json& d = *ptr;
     auto sel = SelectorOf(d);
     if (sel.ok() && !sel->Empty() && sel->Matches(rs_labels)) queue_.Add(KeyOf(d));
   }
@@ -89,23 +92,15 @@ void DeploymentController::Run(const std::atomic<bool>& stop) {
 Result<std::vector<Json>> DeploymentController::ClaimReplicaSets(const Json& d) {
   auto selector = SelectorOf(d);
   if (!selector.ok()) return selector.status();
-  std::vector<Json> candidates;
-  for (Json& rs : replicasets_.List()) {
-    if (NamespaceOf(rs) == NamespaceOf(d)) candidates.push_back(std::move(rs));
-  }
-  return ClaimObjects(client_, kReplicaSets, d, *selector, candidates);
+  return ClaimObjects(client_, kReplicaSets, d, *selector, ControlledOrOrphans(replicasets_, d));
 }
 
 std::map<std::string, std::vector<Json>> DeploymentController::PodsByReplicaSet(const Json& d,
                                                                                const std::vector<Json>& rss) {
   std::map<std::string, std::vector<Json>> out;
-  for (const auto& rs : rss) out[UidOf(rs)];
-  for (Json& pod : pods_.List()) {
-    if (NamespaceOf(pod) != NamespaceOf(d)) continue;
-    auto ref = GetControllerOf(pod);
-    if (!ref) continue;
-    auto it = out.find(ref->value("uid", ""));
-    if (it != out.end()) it->second.push_back(std::move(pod));
+  for (const auto& rs : rss) {
+    auto& pods = out[UidOf(rs)];
+    for (const auto& pod : pods_.ByIndex(client::Informer::kControllerIndex, UidOf(rs))) pods.push_back(*pod);
   }
   return out;
 }

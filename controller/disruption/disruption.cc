@@ -37,6 +37,8 @@ int32_t SpecReplicas(const Json& obj) {
 DisruptionController::DisruptionController(client::Client* c, client::Informer& pods, client::Informer& budgets,
                                            const Clock& clock)
     : client_(c), pods_(pods), budgets_(budgets), clock_(clock), recorder_(c, "controllermanager", "", clock) {
+  budgets_.AddIndex(client::Informer::kNamespaceIndex);
+  pods_.AddIndex(client::Informer::kNamespaceIndex);
   auto enqueue = [this](const Json& pdb) { queue_.Add(KeyOf(pdb)); };
   budgets_.AddHandlers({.on_add = enqueue,
                         .on_update = [enqueue](const Json&, const Json& pdb) { enqueue(pdb); },
@@ -52,8 +54,8 @@ DisruptionController::DisruptionController(client::Client* c, client::Informer& 
 
 void DisruptionController::EnqueueBudgetsFor(const Json& pod) {
   labels::Labels l = LabelsOf(pod);
-  for (const Json& pdb : budgets_.List()) {
-    if (NamespaceOf(pdb) != NamespaceOf(pod)) continue;
+  for (const auto& ptr : budgets_.ByIndex(client::Informer::kNamespaceIndex, NamespaceOf(pod))) {
+    const Json& pdb = *ptr;
     auto sel = labels::SelectorFromLabelSelector(pdb.value("spec", Json::object()).value("selector", Json()));
     if (sel.ok() && !sel->Empty() && sel->Matches(l)) queue_.Add(KeyOf(pdb));
   }
@@ -117,8 +119,8 @@ Status DisruptionController::SyncBudget(const std::string& key) {
   auto selector = labels::SelectorFromLabelSelector(spec.value("selector", Json()));
   std::vector<Json> pods;
   if (selector.ok() && !selector->Empty()) {
-    for (Json& p : pods_.List()) {
-      if (NamespaceOf(p) == NamespaceOf(pdb) && selector->Matches(LabelsOf(p))) pods.push_back(std::move(p));
+    for (const auto& p : pods_.ByIndex(client::Informer::kNamespaceIndex, NamespaceOf(pdb))) {
+      if (selector->Matches(LabelsOf(*p))) pods.push_back(*p);
     }
   }
 

@@ -50,6 +50,8 @@ JobController::JobController(client::Client* c, client::Informer& pods, client::
       clock_(clock),
       expectations_(clock),
       recorder_(c, "job-controller", "", clock) {
+  jobs_.AddIndex(client::Informer::kNamespaceIndex);
+  pods_.AddIndex(client::Informer::kControllerIndex);
   jobs_.AddHandlers({.on_add = [this](const Json& j) { queue_.Add(KeyOf(j)); },
                      .on_update = [this](const Json& old_job, const Json& j) { OnJobUpdated(old_job, j); },
                      .on_delete =
@@ -93,8 +95,8 @@ void JobController::EnqueueOrphanPod(const Json& pod) { orphan_queue_.Add(KeyOf(
 // Jobs of the pod's namespace whose selector matches it: they may adopt it.
 void JobController::EnqueueMatchingJobs(const Json& pod) {
   labels::Labels pod_labels = LabelsOf(pod);
-  for (const Json& j : jobs_.List()) {
-    if (NamespaceOf(j) != NamespaceOf(pod)) continue;
+  for (const auto& ptr : jobs_.ByIndex(client::Informer::kNamespaceIndex, NamespaceOf(pod))) {
+    const Json& j = *ptr;
     auto sel = labels::SelectorFromLabelSelector(j["spec"].value("selector", Json()));
     if (sel.ok() && !sel->Empty() && sel->Matches(pod_labels)) EnqueueBatched(KeyOf(j));
   }
@@ -179,10 +181,8 @@ void JobController::OnJobUpdated(const Json& old_job, const Json& job) {
 }
 
 void JobController::CleanupPodFinalizers(const Json& job) {
-  for (const Json& pod : pods_.List()) {
-    if (NamespaceOf(pod) != NamespaceOf(job) || !HasJobTrackingFinalizer(pod)) continue;
-    auto ref = GetControllerOf(pod);
-    if (ref && ref->value("uid", "") == UidOf(job)) EnqueueOrphanPod(pod);
+  for (const auto& pod : pods_.ByIndex(client::Informer::kControllerIndex, UidOf(job))) {
+    if (NamespaceOf(*pod) == NamespaceOf(job) && HasJobTrackingFinalizer(*pod)) EnqueueOrphanPod(*pod);
   }
 }
 
@@ -209,12 +209,8 @@ Status JobController::SyncOrphanPod(const std::string& key) {
 Result<std::vector<Json>> JobController::GetPodsForJob(const Json& job) {
   auto selector = labels::SelectorFromLabelSelector(job["spec"].value("selector", Json()));
   if (!selector.ok()) return Invalid("couldn't convert Job selector: " + selector.status().message());
-  // Every pod of the namespace: owned pods that stopped matching are released.
-  std::vector<Json> candidates;
-  for (Json& p : pods_.List()) {
-    if (NamespaceOf(p) == NamespaceOf(job)) candidates.push_back(std::move(p));
-  }
-  return ClaimObjects(client_, kPods, job, *selector, candidates, {kJobTrackingFinalizer});
+  // Owned pods (those that stopped matching are released) and orphans to adopt.
+  return ClaimObjects(client_, kPods, job, *selector, ControlledOrOrphans(pods_, job), {kJobTrackingFinalizer});
 }
 
 // ---- SyncJob ----

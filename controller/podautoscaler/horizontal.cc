@@ -5,7 +5,6 @@
 
 #include "apimachinery/resource/quantity.h"
 #include "controller/discovery.h"
-#include "controller/podautoscaler/versions.h"
 #include "controller/worker.h"
 #include "util/strings.h"
 
@@ -14,10 +13,9 @@ namespace kubes::controller::podautoscaler {
 // One HPA being reconciled: as stored, and in v2's shape while it is worked on.
 struct HorizontalController::Autoscaler {
   std::string key, ns, name;
-  Json stored;            // as read (autoscaling/v1 or v2)
-  bool v1 = false;
-  Json spec;              // v2 shape
-  Json status;            // v2 shape, rewritten by the sync
+  Json stored;            // as read (autoscaling/v2: the apiserver converts v1 objects)
+  Json spec;
+  Json status;            // rewritten by the sync
   std::string reference;  // "Deployment/default/web", for messages
   // ScalingActive=False as the first failing metric of this sync explains it.
   Json failed_condition;
@@ -27,8 +25,6 @@ namespace {
 
 using client::Informer;
 
-const client::Resource kHorizontalPodAutoscalersV1{"autoscaling", "v1", "horizontalpodautoscalers", true,
-                                                   "HorizontalPodAutoscaler"};
 // How long the kinds discovery found stay trusted.
 constexpr std::chrono::seconds kDiscoveryTTL{60};
 
@@ -112,6 +108,7 @@ HorizontalController::HorizontalController(client::Client* c, Informer& hpas, In
       normalizer_(options.downscale_stabilization, clock),
       recorder_(c, "horizontal-pod-autoscaler", "", clock) {
   auto enqueue = [this](const Json& hpa) { queue_.Add(Informer::KeyOf(hpa)); };
+  pods_.AddIndex(Informer::kNamespaceIndex);
   hpas_.AddHandlers({.on_add = enqueue,
                      .on_update =
                          [this](const Json& old_hpa, const Json& hpa) {
@@ -131,7 +128,7 @@ void HorizontalController::Run(const std::atomic<bool>& stop) {
   // the metrics did.
   std::thread resync([this, &stop] {
     while (!stop) {
-      for (const Json& hpa : hpas_.List()) queue_.Add(Informer::KeyOf(hpa));
+      for (const auto& hpa : hpas_.Snapshot()) queue_.Add(Informer::KeyOf(*hpa));
       auto until = std::chrono::steady_clock::now() + options_.sync_period;
       while (!stop && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -159,9 +156,16 @@ Status HorizontalController::SyncHPA(const std::string& key) {
   a.key = key;
   a.ns = meta.value("namespace", "");
   a.name = meta.value("name", "");
-  a.v1 = IsV1(stored);
-  a.spec = SpecToV2(stored);
-  a.status = StatusToV2(stored);
+  a.spec = stored.value("spec", Json::object());
+  a.status = stored.value("status", Json::object());
+  if (!a.spec.is_object()) a.spec = Json::object();
+  if (!a.status.is_object()) a.status = Json::object();
+  // The apiserver defaults an empty list to this on every write; a sync does not rely on it.
+  if (!a.spec.contains("metrics") || !a.spec["metrics"].is_array() || a.spec["metrics"].empty()) {
+    a.spec["metrics"] = Json::array({{{"type", "Resource"},
+                                      {"resource", {{"name", "cpu"}, {"target", {{"type", "Utilization"},
+                                                                                 {"averageUtilization", 80}}}}}}});
+  }
   a.stored = std::move(stored);
   return ReconcileAutoscaler(a);
 }
@@ -325,10 +329,8 @@ Result<labels::Selector> HorizontalController::ValidateAndParseSelector(Autoscal
     SetCondition(a.status, "ScalingActive", "False", "InvalidSelector", error, now);
     return Invalid(error);
   }
-  for (Json& p : pods_.List()) {
-    if (p.value("metadata", Json::object()).value("namespace", "") == a.ns && selector->Matches(LabelsOfPod(p))) {
-      pods.push_back(std::move(p));
-    }
+  for (const auto& p : pods_.ByIndex(Informer::kNamespaceIndex, a.ns)) {
+    if (selector->Matches(LabelsOfPod(*p))) pods.push_back(*p);
   }
   // Two HPAs on the same pods would fight each other: both stop.
   std::vector<std::string> controlling;
@@ -482,11 +484,10 @@ Result<int32_t> HorizontalController::ComputeReplicasForMetric(Autoscaler& a, co
 }
 
 Status HorizontalController::UpdateStatusIfNeeded(const Autoscaler& a) {
-  Json status = StatusForVersion(a.status, a.v1);
-  if (status == a.stored.value("status", Json::object())) return Status::OK();
+  if (a.status == a.stored.value("status", Json::object())) return Status::OK();
   Json obj = a.stored;
-  obj["status"] = status;
-  auto updated = client_->Update(a.v1 ? kHorizontalPodAutoscalersV1 : kHorizontalPodAutoscalers, a.ns, obj, "status");
+  obj["status"] = a.status;
+  auto updated = client_->Update(kHorizontalPodAutoscalers, a.ns, obj, "status");
   if (!updated.ok()) {
     recorder_.Event(a.stored, "Warning", "FailedUpdateStatus", updated.status().message());
     return Internal("failed to update status for " + a.name + ": " + updated.status().message());

@@ -23,8 +23,8 @@
 // targets); Pods, Object and External metrics need the custom and external metrics APIs,
 // which kubes does not serve: they fail with a condition saying so.
 //
-// autoscaling/v1 objects (what `kubectl autoscale` writes) are handled as v2 through
-// versions.h and get their status written back as v1.
+// autoscaling/v1 objects (what `kubectl autoscale` writes) are stored as v2 by the
+// apiserver (apiserver/registry/autoscaling_conversion.h): the controller sees v2 only.
 //
 // Thread-safety: Run owns its threads; construct, Run (blocks), stop via the flag.
 // SyncHPA may be called directly (tests) while Run is not running.
@@ -48,8 +48,7 @@
 
 namespace kubes::controller::podautoscaler {
 
-// autoscaling/v2 HorizontalPodAutoscalers (the informer reads every HPA, v1 ones too:
-// both versions share one store).
+// autoscaling/v2 HorizontalPodAutoscalers (every HPA, those written as v1 too).
 inline const client::Resource kHorizontalPodAutoscalers{"autoscaling", "v2", "horizontalpodautoscalers", true,
                                                         "HorizontalPodAutoscaler"};
 

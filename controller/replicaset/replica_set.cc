@@ -33,6 +33,8 @@ ReplicaSetController::ReplicaSetController(client::Client* c, client::Informer& 
       expectations_(clock),
       recorder_(c, "replicaset-controller", "", clock),
       pod_control_(c, &recorder_, &expectations_) {
+  pods_.AddIndex(client::Informer::kControllerIndex);
+  replicasets_.AddIndex(client::Informer::kNamespaceIndex);
   auto enqueue = [this](const Json& rs) { queue_.Add(KeyOf(rs)); };
   replicasets_.AddHandlers({.on_add = enqueue,
                             .on_update = [enqueue](const Json&, const Json& rs) { enqueue(rs); },
@@ -64,8 +66,8 @@ void ReplicaSetController::OnPod(const Json& pod, PodEvent event) {
 void ReplicaSetController::EnqueueOwnersOrMatches(const Json& pod) {
   std::string ns = NamespaceOf(pod);
   labels::Labels pod_labels = LabelsOf(pod);
-  for (const Json& rs : replicasets_.List()) {
-    if (NamespaceOf(rs) != ns) continue;
+  for (const auto& ptr : replicasets_.ByIndex(client::Informer::kNamespaceIndex, ns)) {
+    const Json& rs = *ptr;
     auto sel = labels::SelectorFromLabelSelector(rs.value("spec", Json::object()).value("selector", Json()));
     if (sel.ok() && !sel->Empty() && sel->Matches(pod_labels)) queue_.Add(KeyOf(rs));
   }
@@ -88,11 +90,8 @@ Status ReplicaSetController::SyncReplicaSet(const std::string& key) {
   }
   if (selector->Empty()) return Status::OK();  // validation forbids it; never take every pod
 
-  std::string ns = NamespaceOf(rs);
-  std::vector<Json> candidates;
-  for (Json& p : pods_.List()) {
-    if (NamespaceOf(p) == ns && IsPodActive(p)) candidates.push_back(std::move(p));
-  }
+  std::vector<Json> candidates = ControlledOrOrphans(pods_, rs);
+  std::erase_if(candidates, [](const Json& p) { return !IsPodActive(p); });
   auto claimed = ClaimObjects(client_, kPods, rs, *selector, candidates);
   if (!claimed.ok()) return claimed.status();
 

@@ -48,6 +48,8 @@ StatefulSetController::StatefulSetController(client::Client* c, client::Informer
       revisions_(revisions),
       clock_(clock),
       recorder_(c, "statefulset-controller", "", clock) {
+  pods_.AddIndex(client::Informer::kControllerIndex);
+  revisions_.AddIndex(client::Informer::kControllerIndex);
   auto enqueue = [this](const Json& set) { queue_.Add(KeyOf(set)); };
   statefulsets_.AddHandlers({.on_add = enqueue,
                              .on_update = [enqueue](const Json&, const Json& set) { enqueue(set); },
@@ -104,7 +106,7 @@ Json StatefulSetController::NewStatefulPod(const Json& set, const Json& tmpl, in
 }
 
 Result<StatefulSetController::Revisions> StatefulSetController::SyncRevisions(const Json& set) {
-  auto owned = history::OwnedRevisions(revisions_.List(), set);
+  auto owned = history::OwnedRevisions(ControlledOrOrphans(revisions_, set), set);
   int32_t collisions = set.value("status", Json::object()).value("collisionCount", 0);
   int32_t collisions_before = collisions;
   auto update = history::EnsureRevision(client_, set, history::RevisionData(set), owned,
@@ -130,8 +132,8 @@ Result<StatefulSetController::Revisions> StatefulSetController::SyncRevisions(co
   }
   // Keep the revisions pods still run, plus revisionHistoryLimit others.
   std::vector<std::string> in_use = {revs.current, revs.update};
-  for (const Json& p : pods_.List()) {
-    if (OwnerKey(p) == KeyOf(set)) in_use.push_back(RevisionOf(p));
+  for (const auto& p : pods_.ByIndex(client::Informer::kControllerIndex, UidOf(set))) {
+    if (OwnerKey(*p) == KeyOf(set)) in_use.push_back(RevisionOf(*p));
   }
   KUBES_RETURN_IF_ERROR(
       history::TruncateHistory(client_, owned, revs.update, in_use, set["spec"].value("revisionHistoryLimit", 10)));
@@ -207,11 +209,7 @@ Status StatefulSetController::SyncStatefulSet(const std::string& key) {
   if (!statefulsets_.Get(key, &set)) return Status::OK();
   auto selector = labels::SelectorFromLabelSelector(set["spec"].value("selector", Json()));
   if (!selector.ok() || selector->Empty()) return Status::OK();
-  std::vector<Json> candidates;
-  for (Json& p : pods_.List()) {
-    if (NamespaceOf(p) == NamespaceOf(set)) candidates.push_back(std::move(p));
-  }
-  auto claimed = ClaimObjects(client_, kPods, set, *selector, candidates);
+  auto claimed = ClaimObjects(client_, kPods, set, *selector, ControlledOrOrphans(pods_, set));
   if (!claimed.ok()) return claimed.status();
   auto revs = SyncRevisions(set);
   if (!revs.ok()) return revs.status();

@@ -94,7 +94,10 @@ def two_nodes(starter_images):
     try:
         server = start_node_cluster(starter_images, archives=("busybox.tar",),
                                     flags=flags + ["--address", f"10.250.{k}.1", "--node-ip", f"10.250.{k}.1",
-                                                   "--node-monitor-grace-period", "5s"])
+                                                   # Above the kubelets' 10 s heartbeat (upstream
+                                                   # wants it several beats long): a shorter one
+                                                   # flips healthy nodes to Unknown between beats.
+                                                   "--node-monitor-grace-period", "20s"])
         agent = Agent(server, starter_images)
         agent.start()
         wait_for(lambda: any(c["type"] == "Ready" and c["status"] == "True"
@@ -232,7 +235,7 @@ spec:
     def ready_status():
         conds = server.get_json("node", agent.name)["status"]["conditions"]
         return [c for c in conds if c["type"] == "Ready"][0]
-    ready = wait_for(lambda: ready_status()["status"] == "Unknown" and ready_status(), timeout=30,
+    ready = wait_for(lambda: ready_status()["status"] == "Unknown" and ready_status(), timeout=45,
                      what="the node to turn Unknown")
     assert ready["reason"] == "NodeStatusUnknown" and ready["message"] == "Kubelet stopped posting node status."
     assert "NotReady" in server.kubectl("get", "node", agent.name).stdout

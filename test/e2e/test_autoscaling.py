@@ -110,6 +110,19 @@ def test_autoscale_scales_out_under_load_and_back_in(hpa_cluster):
         assert row[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
         assert row[1].split()[:3] == ["hpa-demo", "Deployment/hpa-demo", "cpu:"], row
         assert re.fullmatch(r"\d+%/50%", row[1].split()[3]), row
+        # Stored as autoscaling/v2 (as upstream stores it): the v2 view has the metric and
+        # the conditions, the v1 view carries the conditions in an annotation, and
+        # describe (which reads v2) shows everything.
+        v2 = c.get_json("hpa.v2.autoscaling", "hpa-demo")
+        assert v2["apiVersion"] == "autoscaling/v2"
+        assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]
+        assert {x["type"] for x in v2["status"]["conditions"]} == {"AbleToScale", "ScalingActive", "ScalingLimited"}
+        assert "autoscaling.alpha.kubernetes.io/conditions" in hpa["metadata"]["annotations"]
+        out = c.kubectl("describe", "hpa", "hpa-demo").stdout
+        assert re.search(r"Reference:\s+Deployment/hpa-demo", out), out
+        assert re.search(r"Min replicas:\s+1\n", out) and re.search(r"Max replicas:\s+4\n", out), out
+        assert "ScalingActive   True    ValidMetricFound" in out, out
 
         start_load(c)
         wait_for(lambda: replicas(c) > 1, timeout=120, interval=1, what="the HPA to scale out")
