@@ -41,7 +41,7 @@ std::optional<NodeInfo> WithoutLowerPriorityPods(const NodeInfo& node, int64_t p
 
 }  // namespace
 
-PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node) {
+PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node, const PodVolumes& volumes) {
   using Filter = PluginStatus (*)(const Json&, const NodeInfo&);
   static constexpr Filter kFilters[] = {NodeUnschedulableFilter, NodeNameFilter, TaintTolerationFilter,
                                         NodeAffinityFilter,      NodePortsFilter, NodeResourcesFitFilter};
@@ -49,7 +49,7 @@ PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node) {
     PluginStatus s = f(pod, node);
     if (!s.ok()) return s;
   }
-  return PluginStatus::Success();
+  return VolumeBindingFilter(volumes, node);
 }
 
 std::vector<NodeScore> PrioritizeNodes(const Json& pod, const std::vector<const NodeInfo*>& nodes) {
@@ -108,7 +108,8 @@ std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d) {
   return msg;
 }
 
-std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d) {
+std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d,
+                              const PodVolumes& volumes) {
   if (StringAt(pod, {"spec", "preemptionPolicy"}) == "Never") {
     return "preemption: not eligible due to preemptionPolicy=Never.";
   }
@@ -126,27 +127,34 @@ std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& node
       dry_run.node_to_status[node.name()] = PluginStatus::Unresolvable("No preemption victims found for incoming pod");
       continue;
     }
-    PluginStatus after = RunFilterPlugins(pod, *without);
+    PluginStatus after = RunFilterPlugins(pod, *without, volumes);
     if (after.ok()) return "";  // evicting would help (kubes does not evict; see the header)
     dry_run.node_to_status[node.name()] = after;
   }
   return "preemption: " + FitErrorMessage(nodes.size(), dry_run);
 }
 
-ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng) {
+ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng,
+                           const PodVolumes& volumes) {
   if (nodes.empty()) return {"", kErrNoNodesAvailable};
   Diagnosis d;
+  if (PluginStatus vb = VolumeBindingPreFilter(volumes); !vb.ok()) {
+    d.absent_nodes_status = vb;
+    d.pre_filter_msg = Join(vb.reasons, ", ");
+    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
+    return {"", FitErrorMessage(nodes.size(), d)};
+  }
   NodeAffinityPreFilterResult pre = NodeAffinityPreFilter(pod);
   if (!pre.status.ok()) {
     d.absent_nodes_status = pre.status;
     d.pre_filter_msg = Join(pre.status.reasons, ", ");
-    d.post_filter_msg = PreemptionMessage(pod, nodes, d);
+    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
     return {"", FitErrorMessage(nodes.size(), d)};
   }
   std::vector<const NodeInfo*> feasible;
   for (const NodeInfo& node : nodes) {
     if (pre.node_names && !pre.node_names->count(node.name())) continue;
-    PluginStatus s = RunFilterPlugins(pod, node);
+    PluginStatus s = RunFilterPlugins(pod, node, volumes);
     if (s.ok()) feasible.push_back(&node);
     else d.node_to_status[node.name()] = std::move(s);
   }
@@ -154,7 +162,7 @@ ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, 
     d.absent_nodes_status = PluginStatus::Unresolvable("node(s) didn't satisfy plugin(s) [NodeAffinity]");
   }
   if (feasible.empty()) {
-    d.post_filter_msg = PreemptionMessage(pod, nodes, d);
+    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
     return {"", FitErrorMessage(nodes.size(), d)};
   }
   if (feasible.size() == 1) return {feasible[0]->name(), ""};

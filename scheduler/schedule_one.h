@@ -3,8 +3,9 @@
 // selectHost; framework/types.go FitError; the dry run of plugins/defaultpreemption).
 //
 //   no nodes at all              → "no nodes available to schedule pods"
-//   PreFilter (NodeAffinity)     → may narrow the nodes to the ones the pod names, or
-//                                  reject the pod outright (terms that conflict)
+//   PreFilter (VolumeBinding,    → may narrow the nodes to the ones the pod names, or
+//    NodeAffinity)                 reject the pod outright (a claim missing, terms that
+//                                  conflict)
 //   Filter each node             → the plugins in order; the first failure is the
 //                                  node's status (framework/plugins/plugins.h)
 //   no node passes               → the FitError message: every reason counted over
@@ -43,7 +44,8 @@ struct Diagnosis {
 };
 
 // The filters of the default profile, in upstream's order; the first failure decides.
-PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node);
+// volumes: what the scheduler found about the pod's claims (none: no claims).
+PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node, const PodVolumes& volumes = {});
 
 struct NodeScore {
   std::string name;
@@ -61,13 +63,15 @@ std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d);
 // The PostFilter message of DefaultPreemption: "preemption: 0/3 nodes are available: 3
 // Preemption is not helpful for scheduling." — "" when evicting lower-priority pods
 // would make the pod fit somewhere.
-std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d);
+std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d,
+                              const PodVolumes& volumes = {});
 
 struct ScheduleResult {
   std::string suggested_host;  // the chosen node; empty when the pod fits nowhere
   std::string message;         // then: why (the PodScheduled condition's message)
 };
-ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng);
+ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng,
+                           const PodVolumes& volumes = {});
 
 // Messages longer than an Event note may be (1024) end in " ..." (upstream truncateMessage).
 std::string TruncateMessage(const std::string& message);

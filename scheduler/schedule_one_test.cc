@@ -175,5 +175,35 @@ TEST(SchedulePodTest, TruncateMessage) {
   EXPECT_EQ(t.substr(1020), " ...");
 }
 
+// VolumeBinding: a bound local volume pins the pod to its node; a missing claim keeps it
+// from every node, in upstream's words.
+TEST(SchedulePodTest, BoundLocalVolumesPinThePod) {
+  std::vector<NodeInfo> nodes = {NodeInfo::New(Node("a", {}, {{"kubernetes.io/hostname", "a"}})),
+                                 NodeInfo::New(Node("b", {}, {{"kubernetes.io/hostname", "b"}}))};
+  Json pv = Json::parse(R"({"metadata": {"name": "pvc-1"}, "spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": [
+      {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["b"]}]}]}}}})");
+  PodVolumes on_b{.unresolvable = "", .bound = {pv}};
+  for (uint64_t seed = 0; seed < 8; ++seed) {  // never a: whatever the ties do
+    std::mt19937_64 rng(seed);
+    EXPECT_EQ(SchedulePod(Pod("p"), nodes, rng, on_b).suggested_host, "b");
+  }
+  EXPECT_EQ(VolumeBindingFilter(on_b, nodes[0]).reasons, std::vector<std::string>{kErrReasonVolumeNodeAffinityConflict});
+  // Only a, and the volume on b: nothing fits; the conflict is not something
+  // preemption could solve.
+  std::mt19937_64 rng(1);
+  ScheduleResult r = SchedulePod(Pod("p"), {nodes[0]}, rng, on_b);
+  EXPECT_EQ(r.message,
+            "0/1 nodes are available: 1 node(s) had volume node affinity conflict. preemption: 0/1 nodes are "
+            "available: 1 Preemption is not helpful for scheduling.");
+  // A volume without node affinity goes anywhere.
+  PodVolumes anywhere{.unresolvable = "", .bound = {{{"metadata", {{"name", "nfs"}}}, {"spec", Json::object()}}}};
+  EXPECT_TRUE(VolumeBindingFilter(anywhere, nodes[0]).ok());
+  r = SchedulePod(Pod("p"), nodes, rng, {.unresolvable = "persistentvolumeclaim \"data\" not found", .bound = {}});
+  EXPECT_EQ(r.suggested_host, "");
+  EXPECT_EQ(r.message,
+            "0/2 nodes are available: persistentvolumeclaim \"data\" not found. preemption: 0/2 nodes are "
+            "available: 2 Preemption is not helpful for scheduling.");
+}
+
 }  // namespace
 }  // namespace kubes::scheduler

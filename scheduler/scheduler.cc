@@ -45,6 +45,8 @@ Scheduler::Scheduler(client::Client* client, client::SharedInformers* informers,
       name_(std::move(scheduler_name)),
       pods_(informers->For(kPods)),
       nodes_(informers->For(kNodes)),
+      claims_(informers->For(client::kPersistentVolumeClaims)),
+      volumes_(informers->For(client::kPersistentVolumes)),
       rng_(std::random_device{}()),
       recorder_(client, name_) {
   pods_->AddHandlers({[this](const Json& p) { OnPodAdd(p); },
@@ -56,6 +58,38 @@ Scheduler::Scheduler(client::Client* client, client::SharedInformers* informers,
                       },
                       [this](const Json& o, const Json& n) { OnNodeUpdate(o, n); },
                       [this](const Json& n) { cache_.RemoveNode(StringAt(n, {"metadata", "name"})); }});
+  // A claim made or bound, a volume made: a pod waiting for it may fit now.
+  auto retry = [this](const Json&) { MoveAllToActive(); };
+  for (client::Informer* inf : {claims_, volumes_}) {
+    inf->AddHandlers({retry, [retry](const Json&, const Json& o) { retry(o); }, nullptr});
+  }
+}
+
+PodVolumes Scheduler::VolumesOf(const Json& pod) const {
+  PodVolumes out;
+  std::string ns = StringAt(pod, {"metadata", "namespace"});
+  for (const Json& v : ArrayAt(pod, {"spec", "volumes"})) {
+    std::string claim_name = StringAt(v, {"persistentVolumeClaim", "claimName"});
+    if (claim_name.empty()) continue;
+    Json claim;
+    if (!claims_->Get(ns + "/" + claim_name, &claim)) {
+      out.unresolvable = "persistentvolumeclaim \"" + claim_name + "\" not found";
+      return out;
+    }
+    if (!At(claim, {"metadata", "deletionTimestamp"}).is_null()) {
+      out.unresolvable = "persistentvolumeclaim \"" + claim_name + "\" is being deleted";
+      return out;
+    }
+    std::string volume_name = StringAt(claim, {"spec", "volumeName"});
+    if (volume_name.empty()) continue;  // bound after scheduling (WaitForFirstConsumer)
+    Json pv;
+    if (!volumes_->Get(volume_name, &pv)) {
+      out.unresolvable = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+      return out;
+    }
+    out.bound.push_back(std::move(pv));
+  }
+  return out;
 }
 
 bool Scheduler::Responsible(const Json& pod) const {
@@ -124,7 +158,7 @@ Status Scheduler::ScheduleOne(const std::string& key) {
   if (!Responsible(pod) || cache_.IsAssumed(PodUID(pod))) return Status::OK();
   pod = WithKind(std::move(pod));
 
-  ScheduleResult result = SchedulePod(pod, cache_.Snapshot(), rng_);
+  ScheduleResult result = SchedulePod(pod, cache_.Snapshot(), rng_, VolumesOf(pod));
   if (result.suggested_host.empty()) {
     RecordFailure(pod, "Unschedulable", result.message);
     return Status(Code::kConflict, "pod " + key + ": " + result.message);

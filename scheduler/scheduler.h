@@ -22,7 +22,7 @@
 // touched. One pod is scheduled at a time, in arrival order (upstream sorts by
 // priority).
 //
-// The pod and node informers are the process's shared ones (client::SharedInformers,
+// The pod, node, claim and volume informers are the process's shared ones (client::SharedInformers,
 // as kube-controller-manager's controllers share theirs): the scheduler adds its
 // handlers in the constructor, and whoever owns the informers starts them.
 //
@@ -81,11 +81,15 @@ class Scheduler {
   Status Bind(const Json& pod, const std::string& node);
   // The FailedScheduling event and the PodScheduled=False condition.
   void RecordFailure(const Json& pod, const std::string& reason, const std::string& message);
+  // The pod's claims and their volumes, for VolumeBinding (plugins.h).
+  PodVolumes VolumesOf(const Json& pod) const;
 
   client::Client* client_;
   std::string name_;
   client::Informer* pods_;   // shared
   client::Informer* nodes_;  // shared
+  client::Informer* claims_;   // shared: PersistentVolumeClaims
+  client::Informer* volumes_;  // shared: PersistentVolumes
   client::WorkQueue queue_;
   Cache cache_;
   std::mt19937_64 rng_;  // the scheduling loop's only

@@ -2,6 +2,7 @@
 namespace of its own, linked to the host by a veth pair the test creates — two
 machines' worth of networking on one — and its pods must reach the server node's pods
 and back, while kubectl's logs/exec reach them through the apiserver."""
+import json
 import os
 import shutil
 import subprocess
@@ -212,6 +213,55 @@ def test_daemonset_runs_one_pod_per_node_and_rolls(two_nodes):
     c.kubectl("label", "node", server.node_name, "logging-")
     wait_for(lambda: not c.get_json("pods", "-l", "name=node-logger")["items"], timeout=60,
              what="the daemon pods to be gone")
+
+
+def test_a_local_volume_brings_its_pods_back_to_its_node(two_nodes):
+    """issue 3: a claim bound to a local-path volume on the agent's node keeps every later
+    pod that uses it on that node (the scheduler's VolumeBinding filter), even when the
+    pod itself prefers the other node."""
+    server, agent = two_nodes
+    c = server
+    c.kubectl("apply", "-f", "-", input="""
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: agent-data}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: local-path
+  resources: {requests: {storage: 10Mi}}
+""")
+    try:
+        pod = lambda name, affinity: f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  {affinity}
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "test -f /data/file || echo kept > /data/file; cat /data/file; sleep 3600"]
+    volumeMounts: [{{name: data, mountPath: /data}}]
+  volumes: [{{name: data, persistentVolumeClaim: {{claimName: agent-data}}}}]
+"""
+        c.kubectl("apply", "-f", "-", input=pod("writer", f"nodeSelector: {{kubernetes.io/hostname: {agent.name}}}"))
+        c.kubectl("wait", "--for=condition=Ready", "pod/writer", "--timeout=60s", timeout=70)
+        pv = c.get_json("pvc", "agent-data")["spec"]["volumeName"]
+        terms = c.get_json("pv", pv)["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        assert agent.name in json.dumps(terms), terms
+        c.kubectl("delete", "pod", "writer", "--grace-period=1", "--wait=true", timeout=90)
+        # The reader prefers the server's node; the volume decides.
+        prefer_server = ("affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: "
+                         f"[{{weight: 100, preference: {{matchExpressions: [{{key: kubernetes.io/hostname, "
+                         f"operator: In, values: [{server.node_name}]}}]}}}}]}}}}")
+        c.kubectl("apply", "-f", "-", input=pod("reader", prefer_server))
+        c.kubectl("wait", "--for=condition=Ready", "pod/reader", "--timeout=60s", timeout=70)
+        assert c.get_json("pod", "reader")["spec"]["nodeName"] == agent.name
+        wait_for(lambda: "kept" in c.kubectl("logs", "reader").stdout, what="the reader to see the writer's file")
+    finally:
+        c.kubectl("delete", "pod", "writer", "reader", "--ignore-not-found", "--grace-period=1", timeout=90)
+        c.kubectl("delete", "pvc", "agent-data", "--ignore-not-found", timeout=90)
 
 
 def test_silent_node_is_marked_and_its_pods_evicted(two_nodes):

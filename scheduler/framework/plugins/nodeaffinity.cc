@@ -120,8 +120,13 @@ bool RequiredNodeAffinityMatches(const Json& pod, const Json& node) {
   }
   const Json& required = RequiredTerms(pod);
   if (!required.is_object()) return true;
+  return NodeSelectorMatches(required, node);
+}
+
+bool NodeSelectorMatches(const Json& node_selector, const Json& node) {
+  labels::Labels node_labels = NodeLabels(node);
   std::string name = StringAt(node, {"metadata", "name"});
-  for (const Json& term : ArrayAt(required, {"nodeSelectorTerms"})) {
+  for (const Json& term : ArrayAt(node_selector, {"nodeSelectorTerms"})) {
     if (IsEmptyTerm(term)) continue;
     if (MatchTerm(term, node_labels, name).value_or(false)) return true;
   }

@@ -8,11 +8,13 @@
 //   NodeAffinity        nodeSelector and required affinity terms   weights of matching preferred terms (2)
 //   NodePorts           a wanted host port is taken                -
 //   NodeResourcesFit    requests exceed what is left               LeastAllocated (1)
+//   VolumeBinding       a bound claim's volume is on another node  -
+//                       (PreFilter: a claim missing or being deleted)
 //
 // Filters return the reasons in upstream's words, since users read them in
 // `kubectl describe pod`. Scores return the plugin's raw score; schedule_one.cc
-// normalises and weighs them. Not here: pod (anti-)affinity, topology spread, volumes,
-// image locality, balanced allocation (see scheduler/README.md).
+// normalises and weighs them. Not here: pod (anti-)affinity, topology spread, volume
+// limits and zones, image locality, balanced allocation (see scheduler/README.md).
 //
 // Pure functions: safe from any thread.
 #pragma once
@@ -61,6 +63,9 @@ NodeAffinityPreFilterResult NodeAffinityPreFilter(const Json& pod);
 // spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution (upstream
 // component-helpers nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)).
 bool RequiredNodeAffinityMatches(const Json& pod, const Json& node);
+// A v1.NodeSelector (its nodeSelectorTerms are ORed; an empty term matches nothing)
+// against a node: a PersistentVolume's spec.nodeAffinity.required.
+bool NodeSelectorMatches(const Json& node_selector, const Json& node);
 PluginStatus NodeAffinityFilter(const Json& pod, const NodeInfo& node);
 // Raw score: the sum of the weights of the preferred terms the node matches.
 int64_t NodeAffinityScore(const Json& pod, const NodeInfo& node);
@@ -76,6 +81,21 @@ PluginStatus NodeResourcesFitFilter(const Json& pod, const NodeInfo& node);
 // LeastAllocated over cpu and memory (weight 1 each): 100 for an empty node, 0 for a
 // full one, counting containers without requests as asking for 100m / 200Mi.
 int64_t NodeResourcesFitScore(const Json& pod, const NodeInfo& node);
+
+// ---- VolumeBinding ----
+inline constexpr char kErrReasonVolumeNodeAffinityConflict[] = "node(s) had volume node affinity conflict";
+// What the scheduler found about the pod's PersistentVolumeClaims (scheduler.cc reads
+// them from its informers; upstream's PreFilter does the same lookups).
+struct PodVolumes {
+  // Why the pod cannot be scheduled anywhere now, in upstream's words:
+  // `persistentvolumeclaim "data" not found`, `… is being deleted`, or a claim bound to
+  // a volume that does not exist.
+  std::string unresolvable;
+  std::vector<Json> bound;  // the PersistentVolumes of the claims already bound
+};
+PluginStatus VolumeBindingPreFilter(const PodVolumes& volumes);
+// The node must satisfy every bound volume's required node affinity.
+PluginStatus VolumeBindingFilter(const PodVolumes& volumes, const NodeInfo& node);
 
 // ---- Score helpers ----
 // Scales scores to 0..max_priority by the highest one; reverse makes the lowest best
