@@ -21,6 +21,24 @@
 namespace kubes::kubelet {
 namespace {
 
+// The lowest oom_score_adj this process may give its children: -1000 with
+// CAP_SYS_RESOURCE, else its own score (the kernel refuses to go lower).
+int LowestOOMScoreAdj() {
+  static const int lowest = [] {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("CapEff:", 0) != 0) continue;
+      uint64_t caps = std::strtoull(line.substr(7).c_str(), nullptr, 16);
+      if (caps & (uint64_t{1} << 24)) return -1000;  // CAP_SYS_RESOURCE
+    }
+    int own = 0;
+    std::ifstream("/proc/self/oom_score_adj") >> own;
+    return own;
+  }();
+  return lowest;
+}
+
 using client::kConfigMaps;
 using client::kPersistentVolumeClaims;
 using client::kPersistentVolumes;
@@ -300,6 +318,9 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
     int64_t adj = capacity > 0 ? 1000 - (1000 * mem_request) / capacity : 999;
     cfg.oom_score_adj = static_cast<int>(std::clamp<int64_t>(adj, 2, 999));
   }
+  // Below the kubelet's own score only with CAP_SYS_RESOURCE: without it (some sandboxes
+  // and containers drop it) runc fails the start with "Permission denied".
+  cfg.oom_score_adj = std::max(cfg.oom_score_adj, LowestOOMScoreAdj());
 
   // Mounts: volumes, then the files the kubelet manages for every container.
   auto mounts = ContainerMounts(pod_, c, volumes_);

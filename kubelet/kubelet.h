@@ -29,6 +29,7 @@
 #include "client/record.h"
 #include "client/workqueue.h"
 #include "kubelet/backoff.h"
+#include "kubelet/eviction.h"
 #include "kubelet/stats.h"
 #include "kubelet/streaming/remotecommand.h"
 #include "network/pod_network.h"
@@ -57,6 +58,10 @@ struct KubeletOptions {
   int64_t container_log_max_size = 10 << 20;  // rotate a container's log past this (containerLogMaxSize)
   int container_log_max_files = 5;            // files kept per container, the current one included
   int workers = 4;
+  // --eviction-hard's memory.available threshold (upstream's default 100Mi) and
+  // --system-reserved memory, which allocatable leaves out (eviction.h).
+  MemoryThreshold eviction_memory{100 << 20, 0, "100Mi"};
+  int64_t system_reserved_memory = 0;
   std::string version = "v1.32.0";
 };
 
@@ -117,6 +122,8 @@ class Kubelet {
   // stats.cc: the pods and cgroups to measure, the collection loop, /stats/summary.
   std::vector<PodStatsRef> StatsPods() const;
   void StatsLoop(const std::atomic<bool>& stop);
+  // eviction.cc: MemoryPressure and the eviction of one pod, from the stats just read.
+  void EnforceEviction(const std::vector<PodStatsRef>& pods);
   apiserver::Response ServeStatsSummary(const apiserver::Request& req);
   // A session on a container's own stdio through conmon's attach socket (attach.cc).
   Result<streaming::Process> AttachProcess(const std::string& id, const streaming::Options& o);
@@ -146,6 +153,7 @@ class Kubelet {
   std::atomic<bool> routes_dirty_{true};
   client::WorkQueue queue_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> memory_pressure_{false};  // below the eviction threshold (eviction.cc)
   std::string node_ip_;
 
   // uid → "ns/name" for pods the informer knows.

@@ -108,10 +108,11 @@ Json Kubelet::BuildNode() const {
                    {"hugepages-1Gi", "0"},
                    {"hugepages-2Mi", "0"},
                    {"pods", std::to_string(options_.max_pods)}};
-  // Allocatable keeps back the default hard eviction thresholds (memory.available
-  // 100Mi, nodefs.available 10%), as upstream's node allocatable does.
+  // Allocatable keeps back what --system-reserved names and the hard eviction thresholds
+  // (memory.available, nodefs.available 10%), as upstream's node allocatable does.
   Json allocatable = capacity;
-  allocatable["memory"] = std::to_string(std::max<int64_t>(0, mem_ki - 100 * 1024)) + "Ki";
+  int64_t kept_back = options_.system_reserved_memory + options_.eviction_memory.Bytes(mem_ki * 1024);
+  allocatable["memory"] = std::to_string(std::max<int64_t>(0, mem_ki - kept_back / 1024)) + "Ki";
   allocatable["ephemeral-storage"] = std::to_string(disk_ki * 9 / 10 * 1024);
   Json labels = {{"beta.kubernetes.io/arch", "amd64"},  {"beta.kubernetes.io/os", "linux"},
                  {"kubernetes.io/arch", "amd64"},       {"kubernetes.io/hostname", options_.node_name},
@@ -133,7 +134,9 @@ Json Kubelet::BuildNode() const {
        {{"capacity", capacity},
         {"allocatable", allocatable},
         {"conditions",
-         {Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", now),
+         {memory_pressure_
+              ? Condition("MemoryPressure", "True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available", now)
+              : Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", now),
           Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", now),
           Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", now),
           ready_ ? Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", now)

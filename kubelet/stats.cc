@@ -167,7 +167,9 @@ std::vector<PodStatsRef> Kubelet::StatsPods() const {
 
 void Kubelet::StatsLoop(const std::atomic<bool>& stop) {
   while (!stop) {
-    stats_->Collect(StatsPods());
+    std::vector<PodStatsRef> pods = StatsPods();
+    stats_->Collect(pods);
+    EnforceEviction(pods);
     // Sleep in small steps so that stopping is quick.
     for (auto slept = std::chrono::milliseconds(0); slept < StatsCollector::kInterval && !stop;
          slept += std::chrono::milliseconds(100)) {

@@ -40,6 +40,9 @@ Flags:
   --data-dir DIR            where this node keeps containers and images (default /var/lib/kubes-agent)
   --kubelet-port PORT       the kubelet's HTTPS port (default 10250)
   --max-pods N              pods this node takes (default 110)
+  --eviction-hard memory.available<Q  evict pods when less memory than Q (or N%) is left
+                            (default 100Mi; "" turns it off; other signals are ignored)
+  --system-reserved memory=Q  memory kept back from the node's allocatable for the system
   --zone ZONE               sets the topology.kubernetes.io/zone label
   --cluster-cidr CIDR[,..]  the cluster's pod ranges, kept off the network (default 10.42.0.0/16)
   --service-cidr CIDR       the cluster's service range (default 10.43.0.0/16)
@@ -92,6 +95,14 @@ int Agent(const std::vector<std::string>& args) {
     else if (a == "--node-name") node.node_name = value("--node-name");
     else if (a == "--node-ip") node.node_ip = value("--node-ip");
     else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
+    else if (a == "--eviction-hard" || a == "--system-reserved") {
+      std::string error;
+      ApplyMemoryFlag(a, value(a.c_str()), node, &error);
+      if (!error.empty()) {
+        std::fprintf(stderr, "kubes: %s\n", error.c_str());
+        return 2;
+      }
+    }
     else if (a == "--data-dir") node.data_dir = value("--data-dir");
     else if (a == "--kubelet-port") node.kubelet_port = std::atoi(value("--kubelet-port").c_str());
     else if (a == "--zone") node.labels["topology.kubernetes.io/zone"] = value("--zone");

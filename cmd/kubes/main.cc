@@ -48,6 +48,9 @@ Server flags:
   --node-name NAME          this node's name (default: the host name)
   --node-cidr-mask-size N   each node's IPv4 pod block is /N of the cluster CIDR (default 24)
   --max-pods N              pods this node takes (default 110)
+  --eviction-hard memory.available<Q  evict pods when less memory than Q (or N%) is left
+                            (default 100Mi; "" turns it off; other signals are ignored)
+  --system-reserved memory=Q  memory kept back from the node's allocatable for the system
   --default-local-storage-path DIR  where local-path volumes live on the nodes (default <data-dir>/storage)
   --container-log-max-size Q  rotate a container's log past this size (default 10Mi; 5 files kept)
   --node-monitor-grace-period D  a node silent this long is NotReady, its pods evicted later (default 40s)
@@ -105,6 +108,14 @@ int Server(const std::vector<std::string>& args) {
     else if (a == "--node-name") node.node_name = value("--node-name");
     else if (a == "--node-cidr-mask-size") opts.controllers.node_cidr_mask_size = std::atoi(value("--node-cidr-mask-size").c_str());
     else if (a == "--max-pods") node.max_pods = std::atoi(value("--max-pods").c_str());
+    else if (a == "--eviction-hard" || a == "--system-reserved") {
+      std::string error;
+      ApplyMemoryFlag(a, value(a.c_str()), node, &error);
+      if (!error.empty()) {
+        std::fprintf(stderr, "kubes: %s\n", error.c_str());
+        return 2;
+      }
+    }
     else if (a == "--default-local-storage-path") {
       opts.controllers.local_storage_path = value("--default-local-storage-path");
       local_storage_set = true;

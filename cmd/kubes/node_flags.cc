@@ -1,5 +1,7 @@
 #include "cmd/kubes/node_flags.h"
 
+#include "apimachinery/resource/quantity.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -7,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 namespace kubes::cmd {
 
@@ -33,6 +36,30 @@ std::string InstanceID(const std::string& data_dir) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08x", h);
   return buf;
+}
+
+bool ApplyMemoryFlag(const std::string& flag, const std::string& value, kubelet::KubeletOptions& node,
+                     std::string* error) {
+  if (flag == "--eviction-hard") {
+    auto t = kubelet::ParseEvictionHard(value);
+    if (!t.ok()) *error = "--eviction-hard: " + t.status().message();
+    else node.eviction_memory = *t;
+    return true;
+  }
+  if (flag == "--system-reserved") {
+    for (const auto& item : SplitComma(value)) {
+      size_t eq = item.find('=');
+      std::string key = item.substr(0, eq);
+      auto q = eq == std::string::npos ? std::nullopt : resource::QuantityValue(std::string_view(item).substr(eq + 1));
+      if (key != "memory" || !q || *q < 0) {
+        *error = "--system-reserved wants memory=QUANTITY (kubes reserves memory only), not \"" + item + "\"";
+        return true;
+      }
+      node.system_reserved_memory = *q;
+    }
+    return true;
+  }
+  return false;
 }
 
 std::string HostName() {

@@ -19,12 +19,19 @@ using Json = nlohmann::json;
 
 constexpr char kUnreachable[] = "node.kubernetes.io/unreachable";
 constexpr char kNotReady[] = "node.kubernetes.io/not-ready";
+constexpr char kMemoryPressure[] = "node.kubernetes.io/memory-pressure";
+
+// The status of the node's condition of this type ("" when it has none).
+std::string ConditionStatus(const Json& node, const std::string& type) {
+  for (const auto& c : node.value("status", Json::object()).value("conditions", Json::array())) {
+    if (c.value("type", "") == type) return c.value("status", "Unknown");
+  }
+  return "";
+}
 
 std::string ReadyStatus(const Json& node) {
-  for (const auto& c : node.value("status", Json::object()).value("conditions", Json::array())) {
-    if (c.value("type", "") == "Ready") return c.value("status", "Unknown");
-  }
-  return "Unknown";
+  std::string s = ConditionStatus(node, "Ready");
+  return s.empty() ? "Unknown" : s;
 }
 
 TimePoint Parse(const Json& j) {
@@ -154,6 +161,26 @@ Status NodeLifecycleController::MonitorNode(const Json& node) {
       kept.push_back(t);
       changed = true;
     }
+  }
+  // MemoryPressure True (the kubelet evicting) keeps new pods away: NoSchedule only.
+  bool memory_pressure = ConditionStatus(updated, "MemoryPressure") == "True";
+  bool has_memory_taint = false;
+  for (auto it = kept.begin(); it != kept.end();) {
+    if (it->value("key", "") != kMemoryPressure) {
+      ++it;
+      continue;
+    }
+    if (memory_pressure && !has_memory_taint) {
+      has_memory_taint = true;
+      ++it;
+    } else {
+      it = kept.erase(it);
+      changed = true;
+    }
+  }
+  if (memory_pressure && !has_memory_taint) {
+    kept.push_back({{"key", kMemoryPressure}, {"effect", "NoSchedule"}});
+    changed = true;
   }
   if (changed) {
     Json patch = {{"spec", {{"taints", kept.empty() ? Json(nullptr) : kept}}}};
