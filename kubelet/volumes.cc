@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "apimachinery/resource/quantity.h"
@@ -173,7 +175,13 @@ Status HostPathCheck(const std::string& path, const std::string& type) {
 Status AtomicWriteFiles(const std::string& dir, const std::map<std::string, VolumeFile>& files) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  std::string stamp = "..kubes_" + RandomSuffix(10);
+  // Named after the time, as upstream's AtomicWriter names it: ..2006_01_02_15_04_05.<digits>
+  std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char when[32];
+  std::strftime(when, sizeof(when), "..%Y_%m_%d_%H_%M_%S.", &utc);
+  std::string stamp = when + std::to_string(std::random_device{}());
   std::string target = dir + "/" + stamp;
   fs::create_directories(target, ec);
   if (ec) return Internal("create " + target + ": " + ec.message());

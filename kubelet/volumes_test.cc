@@ -33,7 +33,14 @@ TEST(VolumesTest, AtomicWriterSwapsWholeSets) {
   EXPECT_EQ(Read(dir + "/a"), "3");
   EXPECT_FALSE(fs::exists(dir + "/sub")) << "a key that went away disappears";
   int dirs = 0;
-  for (const auto& e : fs::directory_iterator(dir)) dirs += e.path().filename().string().rfind("..kubes_", 0) == 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    // Upstream's timestamped name: ..2006_01_02_15_04_05.<digits>
+    if (name.rfind("..", 0) == 0 && name != "..data") {
+      ++dirs;
+      EXPECT_EQ(name.size() > 22 && name[6] == '_' && name[21] == '.', true) << name;
+    }
+  }
   EXPECT_EQ(dirs, 1) << "the old generation is removed";
   EXPECT_FALSE(AtomicWriteFiles(dir, {{"../escape", {"x", 0644}}}).ok());
   fs::remove_all(dir);

@@ -2,6 +2,7 @@
 // pkg/apis/core/v1/defaults.go, pkg/apis/core/validation/validation.go).
 #include <set>
 
+#include "apimachinery/resource/quantity.h"
 #include "apimachinery/validation/names.h"
 #include "pki/base64.h"
 #include "apiserver/registry/strategies.h"
@@ -39,19 +40,33 @@ void DefaultContainer(Json& c) {
 // Guaranteed: every container limits cpu and memory with requests equal to limits;
 // BestEffort: nobody asks for cpu or memory; otherwise Burstable.
 std::string QOSClass(const Json& spec) {
-  bool any = false, guaranteed = true;
+  // Upstream GetPodQOS: quantities compared by value, zero ones ignored; Guaranteed when
+  // every container limits cpu and memory and the requests equal the limits in sum.
+  std::map<std::string, int64_t> requests, limits;  // in milli-units
+  bool guaranteed = true;
   for (const char* list : {"initContainers", "containers"}) {
     for (const auto& c : spec.value(list, Json::array())) {
       Json res = c.value("resources", Json::object());
       Json req = res.value("requests", Json::object()), lim = res.value("limits", Json::object());
+      std::set<std::string> limited;
       for (const char* r : {"cpu", "memory"}) {
-        if (req.contains(r) || lim.contains(r)) any = true;
-        if (!lim.contains(r) || !req.contains(r) || req[r] != lim[r]) guaranteed = false;
+        int64_t q = req.contains(r) ? resource::QuantityMilliValue(req[r]) : 0;
+        if (q > 0) requests[r] += q;
+        int64_t l = lim.contains(r) ? resource::QuantityMilliValue(lim[r]) : 0;
+        if (l > 0) {
+          limits[r] += l;
+          limited.insert(r);
+        }
       }
+      if (limited.size() != 2) guaranteed = false;
     }
   }
-  if (!any) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
+  if (requests.empty() && limits.empty()) return "BestEffort";
+  for (const auto& [r, q] : requests) {
+    auto it = limits.find(r);
+    if (it == limits.end() || it->second != q) guaranteed = false;
+  }
+  return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
 }
 
 void ValidateContainers(const Json& list, const Path& p, bool require_image, std::set<std::string>& names,
