@@ -165,6 +165,12 @@ ContainerRecord PodSync::Record(const Json& c) {
   if (r.previous) r.previous_message = TerminationMessage(*r.previous, c);
   r.started = r.current && r.current->state == ContainerState::kRunning;
   r.ready = r.started;  // probes come with the pod lifecycle work
+  // An init container that completed counts as ready (upstream since 1.28).
+  for (const auto& ic : pod_["spec"].value("initContainers", Json::array())) {
+    if (ic.value("name", "") == r.name && ic.value("restartPolicy", "") != "Always" && Succeeded(r.current)) {
+      r.ready = true;
+    }
+  }
   if (r.current) {
     r.image_ref = NormalizedImage(r.image);
   }
