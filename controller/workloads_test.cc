@@ -567,7 +567,7 @@ TEST_F(WorkloadsTest, StatefulSetCreatesInOrderAndScalesDownFromTheTop) {
   // (Before each sync the informer catches up with the set's status write: a sync on a
   // stale copy ends in Conflict, and the worker would simply retry.)
   auto caught_up = [&] { return Seen(*statefulsets_, "default/web", *c_->Get(kStatefulSets, "default", "web")); };
-  for (const std::string& next : {"web-0", "web-1", "web-2"}) {
+  for (const std::string next : {"web-0", "web-1", "web-2"}) {
     ASSERT_TRUE(caught_up());
     Status s = ssc.SyncStatefulSet("default/web");
     ASSERT_TRUE(s.ok()) << s.ToString();

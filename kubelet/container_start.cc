@@ -343,4 +343,35 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
   return cfg;
 }
 
+// The postStart hook of a container that just started, on the prober's threads. Until
+// it ends the container counts as starting (Record); a failure leaves its message for
+// the waiting reason and the pod's next sync kills the container (KillIfUnhealthy).
+void Kubelet::RunPostStartHook(const Json& pod, const Json& container, const std::string& id,
+                               const std::string& pod_ip) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    post_start_[id] = PostStart{};
+  }
+  std::string uid = pod["metadata"].value("uid", "");
+  probes_->RunAsync([this, pod, container, id, pod_ip, uid] {
+    std::string failure = RunLifecycleHandler(container["lifecycle"]["postStart"], {pod, container, id, pod_ip},
+                                              HookOptionsFor(pod, std::chrono::hours(24)));
+    if (!failure.empty()) {
+      // The event does not carry the message: what a hook prints may be a secret.
+      recorder_->Event(pod, prober::ContainerFieldPath(pod, container.value("name", "")), "Warning",
+                       "FailedPostStartHook", "PostStartHook failed");
+      std::fprintf(stderr, "kubelet: %s\n", failure.c_str());
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = post_start_.find(id);
+      if (it != post_start_.end()) {
+        if (failure.empty()) post_start_.erase(it);
+        else it->second = PostStart{false, failure};
+      }
+    }
+    Enqueue(uid);
+  });
+}
+
 }  // namespace kubes::kubelet

@@ -41,6 +41,7 @@ void Kubelet::Housekeeping() {
   for (const auto& p : pods_.Snapshot()) known.insert((*p)["metadata"].value("uid", ""));
   std::set<std::string> orphans;
   for (const auto& c : runtime_->List()) {
+    IndexContainer(c.labels.pod_uid, c.id);  // keeps the index whole, whoever made the container
     if (!known.count(c.labels.pod_uid)) orphans.insert(c.labels.pod_uid);
   }
   for (const auto& s : network_->Sandboxes()) {

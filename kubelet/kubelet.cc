@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kubelet/env.h"
 #include "kubelet/volumes.h"
 #include "runtime/cgroups.h"
 #include "util/subprocess.h"
@@ -133,6 +134,33 @@ Status Kubelet::Cleanup(const KubeletOptions& o) {
   return first;
 }
 
+std::unique_ptr<prober::Manager> Kubelet::NewProber() {
+  prober::ManagerOptions o;
+  o.prober.version = UserAgentVersion(options_.version);
+  o.prober.exec = [this](const std::string& id, const std::vector<std::string>& cmd, std::chrono::milliseconds t) {
+    return ExecInContainer(id, cmd, t);
+  };
+  o.prober.event = [this](const Json& pod, const std::string& path, const std::string& type, const std::string& reason,
+                          const std::string& message) { recorder_->Event(pod, path, type, reason, message); };
+  // An exec probe's $(VAR) refers to the container's literal env values only.
+  o.prober.expand = [](const std::vector<std::string>& cmd, const Json& container) {
+    std::map<std::string, std::string> env;
+    for (const auto& e : container.value("env", Json::array())) {
+      if (e.is_object() && e.contains("value") && e["value"].is_string()) env[e.value("name", "")] = e["value"];
+    }
+    auto lookup = [&env](const std::string& name, std::string* value) {
+      auto it = env.find(name);
+      if (it == env.end()) return false;
+      *value = it->second;
+      return true;
+    };
+    std::vector<std::string> out;
+    for (const auto& a : cmd) out.push_back(ExpandReferences(a, lookup));
+    return out;
+  };
+  return std::make_unique<prober::Manager>(std::move(o), [this](const std::string& uid) { Enqueue(uid); });
+}
+
 Status Kubelet::Run(const std::atomic<bool>& stop) {
   if (geteuid() != 0) {
     return Status(Code::kServiceUnavailable, "the node needs root to run containers (run kubes as root, or --disable-node)");
@@ -141,6 +169,8 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
                                     options_.oci_runtime, "conmon"});
   if (!rt.ok()) return rt.status();
   runtime_ = std::move(rt).value();
+  // The containers a previous run left (adopted), indexed by pod.
+  for (const auto& c : runtime_->List()) IndexContainer(c.labels.pod_uid, c.id);
   images_ = std::make_unique<runtime::images::Store>(options_.data_dir + "/images");
   std::error_code ec;
   if (fs::exists(options_.data_dir + "/registries.yaml", ec)) {
@@ -157,6 +187,7 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   Status imported = images_->ImportFolder(options_.data_dir + "/images/import");
   if (!imported.ok()) std::fprintf(stderr, "kubelet: importing images: %s\n", imported.message().c_str());
   recorder_ = std::make_unique<client::EventRecorder>(client_, "kubelet", options_.node_name);
+  probes_ = NewProber();
   node_ip_ = options_.node_ip.empty() ? DetectNodeIP() : options_.node_ip;
 
   Status s = RegisterNode();
@@ -197,6 +228,7 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   queue_.ShutDown();
   for (auto& t : threads) t.join();
+  probes_.reset();  // waits for the probes and hooks running now; hooks give up
   ready_ = false;
   // Routes to other nodes stay (pods keep running while kubes is stopped); --cleanup
   // removes them.

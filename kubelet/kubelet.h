@@ -7,8 +7,10 @@
 //   timers (back-off ends, grace periods)     ─┘
 // SyncPod (pod_sync.cc) is level-triggered: it compares the pod's spec with the
 // containers the runtime has for it, starts, restarts or stops what differs, and
-// writes the pod's status (pod_status.cc). Nothing is remembered that cannot be
-// rebuilt from the API and the runtime, so a restarted kubes adopts running pods.
+// writes the pod's status (pod_status.cc). Probes (prober/) and lifecycle hooks
+// (lifecycle.cc) run on the prober's threads and wake the pod's sync when they have
+// news. Little is remembered that cannot be rebuilt from the API and the runtime
+// (probe results, hooks in progress), so a restarted kubes adopts running pods.
 //
 // Thread-safety: a few worker threads run SyncPod; one pod is synced by one worker at
 // a time (the work queue guarantees it).
@@ -30,6 +32,8 @@
 #include "client/workqueue.h"
 #include "kubelet/backoff.h"
 #include "kubelet/eviction.h"
+#include "kubelet/lifecycle.h"
+#include "kubelet/prober/prober_manager.h"
 #include "kubelet/stats.h"
 #include "kubelet/streaming/remotecommand.h"
 #include "network/pod_network.h"
@@ -41,6 +45,9 @@
 namespace kubes::kubelet {
 
 using Json = nlohmann::json;
+
+// "1.32" from "v1.32.0": the version in the kubelet's User-Agents (kube-probe/1.32).
+std::string UserAgentVersion(const std::string& version);
 
 struct KubeletOptions {
   std::string node_name;
@@ -115,6 +122,17 @@ class Kubelet {
   void RemoveReleasedLocalVolumes();  // local-path volumes deleted by their controller
   void WatchExits(const std::atomic<bool>& stop);
 
+  // Lifecycle hooks on the prober's threads (container_start.cc, container_stop.cc):
+  // each ends by setting its state under mu_ and enqueueing the pod.
+  void RunPostStartHook(const Json& pod, const Json& container, const std::string& id, const std::string& pod_ip);
+  void RunPreStopHook(const Json& pod, const Json& container, const std::string& id, const std::string& pod_ip,
+                      int64_t grace);
+  HookOptions HookOptionsFor(const Json& pod, std::chrono::milliseconds timeout);
+  std::unique_ptr<prober::Manager> NewProber();  // kubelet.cc
+  // A command in a running container, for exec probes and hooks (the runtime's exec).
+  Result<prober::ExecResult> ExecInContainer(const std::string& id, const std::vector<std::string>& command,
+                                             std::chrono::milliseconds timeout);
+
   // server.cc
   apiserver::Response ServeLogs(const apiserver::Request& req, const std::vector<std::string>& parts);
   apiserver::Response ServeExec(const apiserver::Request& req, const std::vector<std::string>& parts, bool attach);
@@ -147,6 +165,7 @@ class Kubelet {
   std::unique_ptr<runtime::images::RegistriesConfig> registries_;  // <data dir>/registries.yaml
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<StatsCollector> stats_;
+  std::unique_ptr<prober::Manager> probes_;  // probes, and the threads hooks run on
   client::Informer pods_;
   client::Informer nodes_;  // other nodes' pod CIDRs → routes to them
   network::NodeRoutes routes_;
@@ -159,8 +178,51 @@ class Kubelet {
   // uid → "ns/name" for pods the informer knows.
   mutable std::mutex mu_;
   std::map<std::string, std::string> uid_to_key_;
-  // Per pod: when each container was sent its stop signal (graceful deletion).
-  std::map<std::string, std::map<std::string, TimePoint>> stopping_;
+  // When each pod's queued periodic resync fires (pod_sync.cc, ScheduleResync): one per
+  // pod, however many other syncs happen meanwhile.
+  std::map<std::string, TimePoint> resync_;
+  void ScheduleResync(const std::string& uid);
+  // The runtime's container IDs by pod UID (their labels never change), so a sync
+  // inspects only its own pod's containers instead of listing the node's (pod_sync.cc).
+  // Filled from a full listing at start and at every housekeeping pass, and with every
+  // container the kubelet creates; an ID that no longer inspects is dropped.
+  std::map<std::string, std::set<std::string>> containers_by_pod_;
+  void IndexContainer(const std::string& uid, const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    containers_by_pod_[uid].insert(id);
+  }
+  void ForgetContainer(const std::string& uid, const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = containers_by_pod_.find(uid);
+    if (it == containers_by_pod_.end()) return;
+    it->second.erase(id);
+    if (it->second.empty()) containers_by_pod_.erase(it);
+  }
+  std::vector<std::string> ContainerIDsOf(const std::string& uid) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = containers_by_pod_.find(uid);
+    if (it == containers_by_pod_.end()) return {};
+    return {it->second.begin(), it->second.end()};
+  }
+  // Containers being stopped, by pod UID and container ID: how far each kill got
+  // (container_stop.cc).
+  struct Stopping {
+    TimePoint begun;         // the Killing event; the preStop hook started
+    int64_t grace = 0;       // seconds for the whole stop, hook included
+    bool hook_running = false;
+    TimePoint signalled{};   // the stop signal went out (epoch: not yet)
+    TimePoint kill_at{};     // SIGKILL is due
+  };
+  std::map<std::string, std::map<std::string, Stopping>> stopping_;
+  // postStart hooks still running or failed, by container ID; none means done (or none).
+  struct PostStart {
+    bool running = true;
+    std::string failure;  // upstream's message when it failed
+  };
+  std::map<std::string, PostStart> post_start_;
+  // Containers killed to be restarted at once (a failed liveness or startup probe):
+  // their restart's back-off counts from the instance before, as upstream's.
+  std::set<std::string> restart_kills_;
   // Statuses written last, so unchanged ones are not written again.
   std::map<std::string, Json> written_status_;
   // Service account tokens of projected volumes: "uid/audience/seconds" → token.

@@ -49,7 +49,8 @@ Json ContainerStatusJson(const ContainerRecord& r) {
     st["containerID"] = ContainerIDString(cur->id);
     st["imageID"] = cur->labels.image_ref;
   }
-  if (!r.waiting_reason.empty() && (!cur || Exited(cur) || cur->state == runtime::ContainerState::kCreated)) {
+  if (!r.waiting_reason.empty() &&
+      (!cur || Exited(cur) || cur->state == runtime::ContainerState::kCreated || r.starting)) {
     Json w = {{"reason", r.waiting_reason}};
     if (!r.waiting_message.empty()) w["message"] = r.waiting_message;
     st["state"] = {{"waiting", w}};
@@ -118,6 +119,10 @@ std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
   int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
   for (const auto& r : containers) {
     const runtime::ContainerStatus* cur = r.current;
+    if (r.starting) {
+      ++waiting;
+      continue;
+    }
     if (!cur) {
       if (!r.waiting_reason.empty()) ++waiting;
       else ++unknown;

@@ -33,6 +33,10 @@ struct ContainerRecord {
   std::string previous_message;  // … and of `previous`
   bool ready = false;
   bool started = false;
+  // Running in the runtime, but its postStart hook has not finished (or failed): shown
+  // as waiting (waiting_reason), as upstream shows a container whose start has not
+  // returned yet.
+  bool starting = false;
   std::string image_ref;  // resolved image name for status.image
 };
 

@@ -112,5 +112,44 @@ TEST(PodStatusTest, ReadinessGates) {
   EXPECT_EQ(st["conditions"][2]["status"], "True");
 }
 
+TEST(PodStatusTest, RunningButNotReady) {
+  // A failing readiness probe: Running, started, not ready.
+  ContainerStatus run = RunningStatus();
+  ContainerRecord r = Rec("c0", &run);
+  r.ready = false;
+  Json st = ComputePodStatus({Pod("Always"), true, {}, "", {}, {r}, TimePoint{}});
+  EXPECT_EQ(st["phase"], "Running");
+  const Json& cs = st["containerStatuses"][0];
+  EXPECT_TRUE(cs["state"].contains("running"));
+  EXPECT_EQ(cs["started"], true);
+  EXPECT_EQ(cs["ready"], false);
+  EXPECT_EQ(st["conditions"][2]["status"], "False");
+  EXPECT_EQ(st["conditions"][2]["reason"], "ContainersNotReady");
+  EXPECT_EQ(st["conditions"][3]["reason"], "ContainersNotReady");
+}
+
+TEST(PodStatusTest, PostStartHookInProgressIsWaiting) {
+  ContainerStatus prev = Exited(137, 0), run = RunningStatus(1);
+  struct Case {
+    std::string reason, message;
+  } cases[] = {{"ContainerCreating", ""},
+               {"PostStartHookError", "Exec lifecycle hook ([false]) for Container \"c0\" in Pod \"p_ns(u)\" failed"}};
+  for (const auto& c : cases) {
+    ContainerRecord r = Rec("c0", &run, &prev);
+    r.starting = true;
+    r.started = r.ready = false;
+    r.waiting_reason = c.reason;
+    r.waiting_message = c.message;
+    Json st = ComputePodStatus({Pod("Always"), true, {}, "", {}, {r}, TimePoint{}});
+    EXPECT_EQ(st["phase"], "Pending") << c.reason;
+    const Json& cs = st["containerStatuses"][0];
+    EXPECT_EQ(cs["state"]["waiting"]["reason"], c.reason);
+    EXPECT_EQ(cs["state"]["waiting"].value("message", ""), c.message);
+    EXPECT_EQ(cs["lastState"]["terminated"]["exitCode"], 137);
+    EXPECT_EQ(cs["started"], false);
+    EXPECT_EQ(cs["containerID"], "kubes://run1");
+  }
+}
+
 }  // namespace
 }  // namespace kubes::kubelet

@@ -25,6 +25,12 @@ namespace fs = std::filesystem;
 
 constexpr auto kResync = std::chrono::seconds(60);
 
+// Every sync writes the pod's hosts files: only when they would change.
+void WriteIfChanged(const std::string& path, const std::string& content) {
+  if (ReadFilePrefix(path, content.size() + 1) == content) return;
+  std::ofstream(path) << content;
+}
+
 }  // namespace
 
 bool PodSync::SetUpVolumesOnce() {
@@ -80,11 +86,31 @@ void PodSync::RemoveOldInstances(const std::string& name) {
   auto& inst = by_name_[name];
   // Keep the newest two: the running one and the one `logs --previous` shows.
   while (inst.all.size() > 2) {
-    (void)k_->runtime_->Remove(inst.all.front().id);
+    const std::string& id = inst.all.front().id;
+    (void)k_->runtime_->Remove(id);
     std::error_code ec;
-    fs::remove(k_->PodDir(pod_) + "/containers/" + name + "/" + inst.all.front().id, ec);
+    fs::remove(k_->PodDir(pod_) + "/containers/" + name + "/" + id, ec);
+    {
+      std::lock_guard<std::mutex> lock(k_->mu_);
+      k_->post_start_.erase(id);
+      k_->restart_kills_.erase(id);
+    }
+    k_->ForgetContainer(uid_, id);
     inst.all.erase(inst.all.begin());
   }
+}
+
+Json PodSync::SpecOf(const std::string& name, bool* init) const {
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const auto& c : pod_["spec"].value(list, Json::array())) {
+      if (c.value("name", "") == name) {
+        *init = std::string(list) == "initContainers";
+        return c;
+      }
+    }
+  }
+  *init = false;
+  return Json();
 }
 
 void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
@@ -101,6 +127,7 @@ void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
     RequeueAt(now_ + std::chrono::seconds(10));
     return;
   }
+  k_->IndexContainer(uid_, cfg->id);
   Status s = k_->runtime_->Create(*cfg);
   if (s.ok()) {
     Event(c, init, "Normal", "Created", "Created container " + cname);
@@ -115,11 +142,15 @@ void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
     Event(c, init, "Warning", "Failed", "Error: " + msg);
   } else {
     Event(c, init, "Normal", "Started", "Started container " + cname);
+    // The postStart hook runs now; until it is done the container counts as starting.
+    if (c.contains("lifecycle") && c["lifecycle"].is_object() && c["lifecycle"].contains("postStart")) {
+      k_->RunPostStartHook(pod_, c, cfg->id, pod_ips_.empty() ? "" : pod_ips_[0]);
+    }
   }
   auto st = k_->runtime_->Inspect(cfg->id);
   if (st.ok()) by_name_[cname].all.push_back(*st);
   RemoveOldInstances(cname);
-  rec = Record(c);
+  rec = Record(c, init);
   rec.image_ref = NormalizedImage(c.value("image", ""));
 }
 
@@ -127,7 +158,22 @@ void PodSync::HandleExited(const Json& c, bool init, bool restart, ContainerReco
   const ContainerStatus* cur = rec.current;
   if (!restart) return;
   std::string key = Key(c.value("name", ""));
-  TimePoint finished = cur->finished_at;
+  // An exit whose time the runtime lost (state Unknown) counts from now.
+  TimePoint finished = cur->finished_at == TimePoint{} ? now_ : cur->finished_at;
+  bool probe_kill;
+  {
+    std::lock_guard<std::mutex> lock(k_->mu_);
+    probe_kill = k_->restart_kills_.count(cur->id) > 0;
+  }
+  if (probe_kill) {
+    // Upstream restarts a container it killed for a failed probe in the same sync, so
+    // the back-off looks at the instance before it: none means no back-off at all.
+    if (!rec.previous) {
+      StartContainer(c, init, rec);
+      return;
+    }
+    finished = rec.previous->finished_at;
+  }
   if (k_->crash_backoff_.InBackoffSince(key, finished, now_)) {
     auto d = k_->crash_backoff_.Get(key);
     std::string dur = GoDurationString(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
@@ -154,7 +200,7 @@ std::string PodSync::TerminationMessage(const ContainerStatus& s, const Json& c)
   return msg;
 }
 
-ContainerRecord PodSync::Record(const Json& c) {
+ContainerRecord PodSync::Record(const Json& c, bool init) {
   ContainerRecord r;
   r.name = c.value("name", "");
   r.image = c.value("image", "");
@@ -163,14 +209,22 @@ ContainerRecord PodSync::Record(const Json& c) {
   r.previous = inst.previous();
   if (r.current && Exited(r.current)) r.message = TerminationMessage(*r.current, c);
   if (r.previous) r.previous_message = TerminationMessage(*r.previous, c);
-  r.started = r.current && r.current->state == ContainerState::kRunning;
-  r.ready = r.started;  // probes come with the pod lifecycle work
-  // An init container that completed counts as ready (upstream since 1.28).
-  for (const auto& ic : pod_["spec"].value("initContainers", Json::array())) {
-    if (ic.value("name", "") == r.name && ic.value("restartPolicy", "") != "Always" && Succeeded(r.current)) {
-      r.ready = true;
+  bool running = r.current && r.current->state == ContainerState::kRunning;
+  if (running) {
+    std::lock_guard<std::mutex> lock(k_->mu_);
+    auto hook = k_->post_start_.find(r.current->id);
+    if (hook != k_->post_start_.end()) {
+      r.starting = true;
+      r.waiting_reason = hook->second.running ? "ContainerCreating" : "PostStartHookError";
+      r.waiting_message = hook->second.failure;
     }
   }
+  // Started once its startup probe passed (or it has none); ready while its readiness
+  // probe passes (or it has none), and only once started.
+  r.started = running && !r.starting && k_->probes_->IsStarted(c, r.current->id);
+  r.ready = r.started && k_->probes_->IsReady(c, r.current->id);
+  // An init container that completed counts as ready (upstream since 1.28).
+  if (init && c.value("restartPolicy", "") != "Always" && Succeeded(r.current)) r.ready = true;
   if (r.current) {
     r.image_ref = NormalizedImage(r.image);
   }
@@ -182,12 +236,13 @@ void PodSync::Run() {
   std::string policy = spec.value("restartPolicy", "Always");
   std::string phase = pod_.value("status", Json::object()).value("phase", "Pending");
   std::vector<ContainerRecord> init_recs, app_recs;
-  for (const auto& c : spec.value("initContainers", Json::array())) init_recs.push_back(Record(c));
-  for (const auto& c : spec.value("containers", Json::array())) app_recs.push_back(Record(c));
+  for (const auto& c : spec.value("initContainers", Json::array())) init_recs.push_back(Record(c, true));
+  for (const auto& c : spec.value("containers", Json::array())) app_recs.push_back(Record(c, false));
 
   // A pod that finished stays finished: its containers are not started again, its
   // network is released (upstream keeps the IP in status).
   if (phase == "Succeeded" || phase == "Failed") {
+    k_->probes_->RemovePod(uid_);
     for (auto& [n, inst] : by_name_) {
       if (Running(inst.current())) (void)k_->runtime_->Signal(inst.current()->id, SIGKILL);
     }
@@ -223,9 +278,9 @@ void PodSync::Run() {
     for (const auto& h : alias.value("hostnames", Json::array())) line += "\t" + h.get<std::string>();
     hosts += line.substr(1) + "\n";
   }
-  std::ofstream(pod_dir + "/etc-hosts") << hosts;
-  std::ofstream(pod_dir + "/etc-hostname") << hostname << "\n";
-  std::ofstream(pod_dir + "/resolv.conf") << ReadFilePrefix("/etc/resolv.conf", 65536);
+  WriteIfChanged(pod_dir + "/etc-hosts", hosts);
+  WriteIfChanged(pod_dir + "/etc-hostname", hostname + "\n");
+  WriteIfChanged(pod_dir + "/resolv.conf", ReadFilePrefix("/etc/resolv.conf", 65536));
 
   // Init containers, one at a time, each to completion.
   bool initialized = true;
@@ -237,6 +292,8 @@ void PodSync::Run() {
     if (sidecar) {
       if (!rec.current) StartContainer(c, true, rec);
       else if (Exited(rec.current)) HandleExited(c, true, true, rec);
+      else KillIfUnhealthy(c, true, rec, true);
+      // The next init container waits until this one has started (startup probe).
       if (!rec.started) {
         initialized = false;
         break;
@@ -254,11 +311,18 @@ void PodSync::Run() {
     break;
   }
   const Json& apps = spec.value("containers", Json::array());
+  // Containers start in order, each after the previous one's postStart hook finished
+  // (upstream starts them one by one and waits for each hook).
+  bool hook_running = false;
   for (size_t i = 0; i < apps.size(); ++i) {
     const Json& c = apps[i];
     ContainerRecord& rec = app_recs[i];
     if (!initialized) {
       if (!rec.current) rec.waiting_reason = "PodInitializing";
+      continue;
+    }
+    if (hook_running && !rec.current) {
+      rec.waiting_reason = "ContainerCreating";
       continue;
     }
     if (!rec.current) {
@@ -269,8 +333,12 @@ void PodSync::Run() {
       HandleExited(c, false, restart, rec);
     } else if (rec.current->state == ContainerState::kCreated) {
       (void)k_->runtime_->Start(rec.current->id);
+    } else {
+      KillIfUnhealthy(c, false, rec, policy != "Never");
     }
+    hook_running = hook_running || (rec.starting && rec.waiting_reason == "ContainerCreating");
   }
+  UpdateProbes(true);
   WriteStatus(init_recs, app_recs);
 }
 
@@ -313,55 +381,30 @@ void PodSync::WriteStatus(const std::vector<ContainerRecord>& init, const std::v
 void PodSync::Terminate() {
   const Json& meta = pod_["metadata"];
   int64_t grace = meta.value("deletionGracePeriodSeconds", int64_t{30});
+  pod_ips_ = k_->network_->Addresses(uid_);
+  if (pod_["spec"].value("hostNetwork", false)) pod_ips_ = {k_->node_ip_};
+  // Readiness probes go on while the pod stops (its Services drop it); liveness and
+  // startup probes stop.
+  UpdateProbes(false);
   bool all_stopped = true;
   TimePoint next = now_ + std::chrono::seconds(1);
   for (auto& [cname, inst] : by_name_) {
     const ContainerStatus* cur = inst.current();
     if (!Running(cur)) continue;
     all_stopped = false;
-    TimePoint signalled;
-    {
-      std::lock_guard<std::mutex> lock(k_->mu_);
-      auto& stopping = k_->stopping_[uid_];
-      auto it = stopping.find(cur->id);
-      if (it == stopping.end()) {
-        stopping[cur->id] = now_;
-        signalled = TimePoint{};
-      } else {
-        signalled = it->second;
-      }
-    }
-    if (signalled == TimePoint{}) {
-      int sig = SIGTERM;
-      Json c;
-      for (const char* list : {"containers", "initContainers"}) {
-        for (const auto& s : pod_["spec"].value(list, Json::array())) {
-          if (s.value("name", "") == cname) c = s;
-        }
-      }
-      auto image = k_->images_->Get(cur->labels.image);
-      if (image.ok() && !image->config.stop_signal.empty()) sig = SignalNumber(image->config.stop_signal);
-      if (grace <= 0) sig = SIGKILL;
-      k_->recorder_->Event(pod_, FieldPath(c, cur->labels.container_type == "init"), "Normal", "Killing",
-                           "Stopping container " + cname);
-      (void)k_->runtime_->Signal(cur->id, sig);
-      next = std::min(next, now_ + std::chrono::seconds(std::max<int64_t>(grace, 0)));
-    } else if (now_ - signalled >= std::chrono::seconds(grace)) {
-      (void)k_->runtime_->Signal(cur->id, SIGKILL);
-    } else {
-      next = std::min(next, signalled + std::chrono::seconds(grace));
-    }
+    bool init = false;
+    Json c = SpecOf(cname, &init);
+    next = std::min(next, StopContainer(c, init, *cur, grace, ""));
   }
   if (!all_stopped) {
-    RequeueAt(std::min(next, now_ + std::chrono::milliseconds(500)));
+    RequeueAt(next);
     return;
   }
   // Every container has stopped: report the final states, release the node's
   // resources, then remove the pod object for good (grace period 0).
   std::vector<ContainerRecord> init, app;
-  for (const auto& c : pod_["spec"].value("initContainers", Json::array())) init.push_back(Record(c));
-  for (const auto& c : pod_["spec"].value("containers", Json::array())) app.push_back(Record(c));
-  pod_ips_ = k_->network_->Addresses(uid_);
+  for (const auto& c : pod_["spec"].value("initContainers", Json::array())) init.push_back(Record(c, true));
+  for (const auto& c : pod_["spec"].value("containers", Json::array())) app.push_back(Record(c, false));
   WriteStatus(init, app);
   Cleanup();
   Json options = {{"gracePeriodSeconds", 0}, {"preconditions", {{"uid", uid_}}}};
@@ -370,8 +413,18 @@ void PodSync::Terminate() {
 }
 
 void PodSync::Cleanup() {
+  if (k_->probes_) k_->probes_->RemovePod(uid_);
   for (auto& [cname, inst] : by_name_) {
-    for (const auto& c : inst.all) (void)k_->runtime_->Remove(c.id);
+    for (const auto& c : inst.all) {
+      (void)k_->runtime_->Remove(c.id);
+      std::lock_guard<std::mutex> lock(k_->mu_);
+      k_->post_start_.erase(c.id);
+      k_->restart_kills_.erase(c.id);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(k_->mu_);
+    k_->containers_by_pod_.erase(uid_);
   }
   (void)k_->network_->TearDown(uid_, {ns_, name_, uid_});
   std::string dir = k_->PodDir(pod_);
@@ -383,6 +436,7 @@ void PodSync::Cleanup() {
   std::lock_guard<std::mutex> lock(k_->mu_);
   k_->stopping_.erase(uid_);
   k_->written_status_.erase(uid_);
+  k_->resync_.erase(uid_);
   for (auto it = k_->tokens_.lower_bound(uid_ + "/"); it != k_->tokens_.end() && it->first.rfind(uid_ + "/", 0) == 0;) {
     it = k_->tokens_.erase(it);
   }
@@ -405,6 +459,19 @@ void Kubelet::SyncPod(const std::string& uid) {
     return;
   }
   sync.Run();
+  ScheduleResync(uid);
+}
+
+void Kubelet::ScheduleResync(const std::string& uid) {
+  // The work queue keeps every delayed add: a resync queued after every sync would
+  // multiply (each event's sync starting a chain of its own), so a pod has one.
+  TimePoint now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = resync_.find(uid);
+    if (it != resync_.end() && it->second > now) return;
+    resync_[uid] = now + kResync;
+  }
   EnqueueAfter(uid, std::chrono::duration_cast<std::chrono::milliseconds>(kResync));
 }
 

@@ -48,8 +48,13 @@ class PodSync {
     ns_ = pod_["metadata"].value("namespace", "");
     name_ = pod_["metadata"].value("name", "");
     now_ = k_->clock_.Now();
-    for (auto& c : k_->runtime_->List()) {
-      if (c.labels.pod_uid == uid_) by_name_[c.labels.container_name].all.push_back(std::move(c));
+    for (const auto& id : k_->ContainerIDsOf(uid_)) {
+      auto c = k_->runtime_->Inspect(id);
+      if (!c.ok()) {
+        k_->ForgetContainer(uid_, id);  // removed meanwhile
+        continue;
+      }
+      by_name_[c->labels.container_name].all.push_back(std::move(c).value());
     }
     for (auto& [n, inst] : by_name_) {
       std::sort(inst.all.begin(), inst.all.end(), [](const runtime::ContainerStatus& a, const runtime::ContainerStatus& b) {
@@ -79,10 +84,28 @@ class PodSync {
   Result<runtime::images::Image> EnsureImage(const Json& c, bool init, ContainerRecord& rec);
   Result<runtime::ContainerConfig> MakeConfig(const Json& c, bool init, int attempt,
                                               const runtime::images::Image& image);
-  ContainerRecord Record(const Json& c);
+  // What the kubelet knows of container `c` now: its instances, whether it has started
+  // and is ready (the prober's results), whether its postStart hook is still running.
+  ContainerRecord Record(const Json& c, bool init);
   std::string TerminationMessage(const runtime::ContainerStatus& s, const Json& c);
   void WriteStatus(const std::vector<ContainerRecord>& init, const std::vector<ContainerRecord>& app);
   void RemoveOldInstances(const std::string& name);
+  // The spec of the container called `name` (app or init); null when there is none.
+  Json SpecOf(const std::string& name, bool* init) const;
+
+  // container_stop.cc
+  // Takes the next step of stopping `cur` (upstream killContainer): the Killing event
+  // and the preStop hook, then the stop signal once the hook is done or the grace
+  // period is spent (at least 2 s are left for the signal), then SIGKILL when the
+  // grace period ends. message "" means "Stopping container <name>". Returns when to
+  // look again.
+  TimePoint StopContainer(const Json& c, bool init, const runtime::ContainerStatus& cur, int64_t grace,
+                          const std::string& message);
+  // Kills a running container whose liveness or startup probe failed or whose postStart
+  // hook failed; `restart` says whether the pod's policy brings it back.
+  void KillIfUnhealthy(const Json& c, bool init, ContainerRecord& rec, bool restart);
+  // Tells the prober what this sync saw (add_workers: false while terminating).
+  void UpdateProbes(bool add_workers);
   void RequeueAt(TimePoint t) {
     auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - now_);
     k_->EnqueueAfter(uid_, std::max(d, std::chrono::milliseconds(50)));

@@ -172,9 +172,43 @@ Status HostPathCheck(const std::string& path, const std::string& type) {
 
 }  // namespace
 
+namespace {
+
+// Whether dir/..data holds exactly `files` already (upstream's AtomicWriter writes
+// nothing then: every sync sets volumes up again, and most of them changed nothing).
+bool Unchanged(const std::string& dir, const std::map<std::string, VolumeFile>& files) {
+  std::error_code ec;
+  std::string data = dir + "/..data";
+  if (!fs::is_symlink(data, ec)) return false;
+  size_t present = 0;
+  for (auto it = fs::recursive_directory_iterator(data + "/", ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) ++present;
+  }
+  if (ec || present != files.size()) return false;
+  for (const auto& [rel, f] : files) {
+    std::string path = data + "/" + rel;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0 || (st.st_mode & 07777) != (f.mode & 07777) ||
+        static_cast<size_t>(st.st_size) != f.content.size()) {
+      return false;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (content != f.content) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status AtomicWriteFiles(const std::string& dir, const std::map<std::string, VolumeFile>& files) {
   std::error_code ec;
   fs::create_directories(dir, ec);
+  for (const auto& [rel, f] : files) {
+    if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos) return Invalid("invalid path " + rel);
+  }
+  if (Unchanged(dir, files)) return Status::OK();
   // Named after the time, as upstream's AtomicWriter names it: ..2006_01_02_15_04_05.<digits>
   std::time_t t = std::time(nullptr);
   std::tm utc{};

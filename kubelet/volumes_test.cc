@@ -42,6 +42,12 @@ TEST(VolumesTest, AtomicWriterSwapsWholeSets) {
     }
   }
   EXPECT_EQ(dirs, 1) << "the old generation is removed";
+  // The same files again: nothing is written (..data keeps its target).
+  std::string before = fs::read_symlink(dir + "/..data").string();
+  ASSERT_TRUE(AtomicWriteFiles(dir, {{"a", {"3", 0644}}}).ok());
+  EXPECT_EQ(fs::read_symlink(dir + "/..data").string(), before);
+  ASSERT_TRUE(AtomicWriteFiles(dir, {{"a", {"3", 0600}}}).ok());  // a mode change is a change
+  EXPECT_NE(fs::read_symlink(dir + "/..data").string(), before);
   EXPECT_FALSE(AtomicWriteFiles(dir, {{"../escape", {"x", 0644}}}).ok());
   fs::remove_all(dir);
 }

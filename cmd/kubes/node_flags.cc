@@ -50,12 +50,12 @@ bool ApplyMemoryFlag(const std::string& flag, const std::string& value, kubelet:
     for (const auto& item : SplitComma(value)) {
       size_t eq = item.find('=');
       std::string key = item.substr(0, eq);
-      auto q = eq == std::string::npos ? std::nullopt : resource::QuantityValue(std::string_view(item).substr(eq + 1));
-      if (key != "memory" || !q || *q < 0) {
+      int64_t q = eq == std::string::npos ? -1 : resource::QuantityValue(std::string_view(item).substr(eq + 1)).value_or(-1);
+      if (key != "memory" || q < 0) {
         *error = "--system-reserved wants memory=QUANTITY (kubes reserves memory only), not \"" + item + "\"";
         return true;
       }
-      node.system_reserved_memory = *q;
+      node.system_reserved_memory = q;
     }
     return true;
   }
