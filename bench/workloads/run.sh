@@ -29,25 +29,5 @@ command -v runc >/dev/null || die "runc is missing: apt-get install runc"
 
 bash "$root/images/build.sh" "$images" >/dev/null
 
-work="$(mktemp -d /tmp/kubes-workbench.XXXXXX)"
-bench_pid=""
-cleanup() {
-  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    wait "$bench_pid" 2>/dev/null || true
-  fi
-  # The harness cleans up after itself; this catches what a killed harness left.
-  /usr/bin/python3 -B "$here/workbench.py" --cleanup "$work" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A copy of the binary, so a rebuild during the run changes nothing; the label says
-# which code was measured.
-cp "$kubes" "$work/kubes"
-commit="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
-label="tree $commit, binary built $(date -u -r "$kubes" '+%Y-%m-%d %H:%M UTC')"
-/usr/bin/python3 -B "$here/workbench.py" --work "$work" --kubes "$work/kubes" --images "$images" --label "$label" "$@" &
-bench_pid=$!
-wait "$bench_pid"
+source "$root/bench/harness.sh"
+run_harness workbench "$here/workbench.py" "$@"
