@@ -24,6 +24,15 @@ void ResetServerFields(Json& meta) {
   }
 }
 
+// Empty lists and maps of metadata are not stored: Go's ObjectMeta leaves them out
+// (omitempty), so a patch that removes the last finalizer leaves no `finalizers: []`.
+void OmitEmptyMetadata(Json& meta) {
+  for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"}) {
+    auto it = meta.find(f);
+    if (it != meta.end() && (it->is_null() || ((it->is_array() || it->is_object()) && it->empty()))) meta.erase(it);
+  }
+}
+
 // fieldValidation: Strict turns unknown fields into a 400; Warn (the default) into
 // warnings; Ignore says nothing. Wrong JSON types are always a 400.
 // Unknown fields of a custom resource: pruned as its CRD's schema says (upstream's
@@ -122,6 +131,7 @@ Result<Json> Endpoints::AdmitCreate(const Request& req, const Target& t, Json ob
     meta.erase("namespace");
   }
   ResetServerFields(meta);
+  OmitEmptyMetadata(meta);
   if (meta.value("name", "").empty() && !meta.value("generateName", "").empty()) {
     meta["name"] = meta["generateName"].get<std::string>() + RandomSuffix(5);
   }
@@ -166,6 +176,7 @@ Result<Json> Endpoints::AdmitUpdate(const Request& req, const Target& t, Json ob
     else meta.erase(f);
   }
   meta.erase("selfLink");
+  OmitEmptyMetadata(meta);
   bool has_status = r.HasSubresource("status");
   if (t.subresource == "status") {
     // A status write changes status only (ResetObjectMetaForStatus keeps the rest).

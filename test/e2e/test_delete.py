@@ -91,6 +91,18 @@ def test_finalizer_holds_an_object(cluster, ns):
     wait_for(lambda: not exists(cluster, ns, "cm", "held"), what="held to disappear")
 
 
+def test_removing_the_last_finalizer_leaves_no_empty_list(cluster, ns):
+    """A strategic merge patch that deletes the last finalizer: like Go's omitempty, the
+    object has no `finalizers` field afterwards (not `finalizers: []`)."""
+    cluster.kubectl("apply", "-f", "-", input=in_ns(example("delete", "held.yaml"), ns))
+    cluster.kubectl("-n", ns, "patch", "cm", "held", "-p",
+                    '{"metadata":{"$deleteFromPrimitiveList/finalizers":["example.com/hold"]}}')
+    assert "finalizers" not in cluster.get_json("-n", ns, "cm", "held")["metadata"]
+    cluster.kubectl("-n", ns, "label", "cm", "held", "a=b")
+    cluster.kubectl("-n", ns, "label", "cm", "held", "a-")
+    assert "labels" not in cluster.get_json("-n", ns, "cm", "held")["metadata"]
+
+
 def test_delete_waits_for_finalizers(cluster, ns):
     cluster.kubectl("apply", "-f", "-", input=in_ns(example("delete", "held.yaml"), ns))
     r = cluster.kubectl("-n", ns, "delete", "cm", "held", "--timeout=2s", check=False)
