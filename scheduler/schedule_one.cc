@@ -14,31 +14,6 @@ constexpr int64_t kNodeResourcesFitWeight = 1;
 constexpr int64_t kNodeAffinityWeight = 2;
 constexpr int64_t kTaintTolerationWeight = 3;
 
-int64_t PodPriority(const Json& pod) {
-  const Json& p = At(pod, {"spec", "priority"});
-  return p.is_number_integer() ? p.get<int64_t>() : 0;
-}
-
-// The status a node got while filtering: its own, or the one of the nodes the
-// PreFilter left out.
-const PluginStatus* StatusOf(const Diagnosis& d, const std::string& node) {
-  auto it = d.node_to_status.find(node);
-  if (it != d.node_to_status.end()) return &it->second;
-  return d.absent_nodes_status ? &*d.absent_nodes_status : nullptr;
-}
-
-// What evicting every lower-priority pod on the node would leave (upstream
-// SelectVictimsOnNode's first step). nullopt: nothing to evict there.
-std::optional<NodeInfo> WithoutLowerPriorityPods(const NodeInfo& node, int64_t priority) {
-  NodeInfo without = node;
-  bool any = false;
-  for (const auto& p : node.pods()) {
-    if (PodPriority(*p) < priority) any = without.RemovePod(PodUID(*p)) || any;
-  }
-  if (!any) return std::nullopt;
-  return without;
-}
-
 }  // namespace
 
 PluginStatus RunFilterPlugins(const Json& pod, const NodeInfo& node, const PodVolumes& volumes) {
@@ -108,65 +83,58 @@ std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d) {
   return msg;
 }
 
-std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d,
-                              const PodVolumes& volumes) {
-  if (StringAt(pod, {"spec", "preemptionPolicy"}) == "Never") {
-    return "preemption: not eligible due to preemptionPolicy=Never.";
-  }
-  int64_t priority = PodPriority(pod);
-  Diagnosis dry_run;
-  for (const NodeInfo& node : nodes) {
-    const PluginStatus* status = StatusOf(d, node.name());
-    if (!status) continue;  // the node fits: no preemption needed there
-    if (status->code == PluginStatus::Code::kUnschedulableAndUnresolvable) {
-      dry_run.node_to_status[node.name()] = PluginStatus::Unresolvable("Preemption is not helpful for scheduling");
-      continue;
-    }
-    std::optional<NodeInfo> without = WithoutLowerPriorityPods(node, priority);
-    if (!without) {
-      dry_run.node_to_status[node.name()] = PluginStatus::Unresolvable("No preemption victims found for incoming pod");
-      continue;
-    }
-    PluginStatus after = RunFilterPlugins(pod, *without, volumes);
-    if (after.ok()) return "";  // evicting would help (kubes does not evict; see the header)
-    dry_run.node_to_status[node.name()] = after;
-  }
-  return "preemption: " + FitErrorMessage(nodes.size(), dry_run);
+namespace {
+
+// PostFilter, then the message (upstream schedulePod's FitError path).
+ScheduleResult Unschedulable(const Json& pod, const std::vector<NodeInfo>& nodes, Diagnosis& d,
+                             const PodVolumes& volumes, const NominatedPods& nominated,
+                             const std::vector<Json>& pdbs) {
+  PreemptionInputs in{&d.node_to_status, d.absent_nodes_status ? &*d.absent_nodes_status : nullptr, &nominated, &pdbs,
+                      &volumes};
+  ScheduleResult r;
+  r.post_filter = Preempt(pod, nodes, in);
+  d.post_filter_msg = r.post_filter.message;
+  r.message = FitErrorMessage(nodes.size(), d);
+  return r;
 }
 
+}  // namespace
+
 ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng,
-                           const PodVolumes& volumes) {
-  if (nodes.empty()) return {"", kErrNoNodesAvailable};
+                           const PodVolumes& volumes, const NominatedPods& nominated, const std::vector<Json>& pdbs) {
+  if (nodes.empty()) return {"", kErrNoNodesAvailable, {}};
   Diagnosis d;
   if (PluginStatus vb = VolumeBindingPreFilter(volumes); !vb.ok()) {
     d.absent_nodes_status = vb;
     d.pre_filter_msg = Join(vb.reasons, ", ");
-    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
-    return {"", FitErrorMessage(nodes.size(), d)};
+    return Unschedulable(pod, nodes, d, volumes, nominated, pdbs);
   }
   NodeAffinityPreFilterResult pre = NodeAffinityPreFilter(pod);
   if (!pre.status.ok()) {
     d.absent_nodes_status = pre.status;
     d.pre_filter_msg = Join(pre.status.reasons, ", ");
-    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
-    return {"", FitErrorMessage(nodes.size(), d)};
+    return Unschedulable(pod, nodes, d, volumes, nominated, pdbs);
+  }
+  auto wanted = [&](const NodeInfo& node) { return !pre.node_names || pre.node_names->count(node.name()); };
+  // The node preemption made room on: if the pod fits there now, it goes there.
+  std::string nominated_node = StringAt(pod, {"status", "nominatedNodeName"});
+  for (const NodeInfo& node : nodes) {
+    if (node.name() != nominated_node || !wanted(node)) continue;
+    if (RunFilterPluginsWithNominatedPods(pod, node, nominated, volumes).ok()) return {node.name(), "", {}};
   }
   std::vector<const NodeInfo*> feasible;
   for (const NodeInfo& node : nodes) {
-    if (pre.node_names && !pre.node_names->count(node.name())) continue;
-    PluginStatus s = RunFilterPlugins(pod, node, volumes);
+    if (!wanted(node)) continue;
+    PluginStatus s = RunFilterPluginsWithNominatedPods(pod, node, nominated, volumes);
     if (s.ok()) feasible.push_back(&node);
     else d.node_to_status[node.name()] = std::move(s);
   }
   if (pre.node_names) {
     d.absent_nodes_status = PluginStatus::Unresolvable("node(s) didn't satisfy plugin(s) [NodeAffinity]");
   }
-  if (feasible.empty()) {
-    d.post_filter_msg = PreemptionMessage(pod, nodes, d, volumes);
-    return {"", FitErrorMessage(nodes.size(), d)};
-  }
-  if (feasible.size() == 1) return {feasible[0]->name(), ""};
-  return {SelectHost(PrioritizeNodes(pod, feasible), rng), ""};
+  if (feasible.empty()) return Unschedulable(pod, nodes, d, volumes, nominated, pdbs);
+  if (feasible.size() == 1) return {feasible[0]->name(), "", {}};
+  return {SelectHost(PrioritizeNodes(pod, feasible), rng), "", {}};
 }
 
 std::string TruncateMessage(const std::string& message) {

@@ -1,6 +1,6 @@
 // schedule_one — the decision for one pod over a snapshot of the nodes (upstream:
 // pkg/scheduler/schedule_one.go schedulePod, findNodesThatFitPod, prioritizeNodes and
-// selectHost; framework/types.go FitError; the dry run of plugins/defaultpreemption).
+// selectHost; framework/types.go FitError; RunPostFilterPlugins with DefaultPreemption).
 //
 //   no nodes at all              → "no nodes available to schedule pods"
 //   PreFilter (VolumeBinding,    → may narrow the nodes to the ones the pod names, or
@@ -8,16 +8,20 @@
 //                                  conflict)
 //   Filter each node             → the plugins in order; the first failure is the
 //                                  node's status (framework/plugins/plugins.h)
-//   no node passes               → the FitError message: every reason counted over
-//                                  the nodes, sorted, then what preemption could do
+//   a nominated node (status.    → tried alone first: if the pod fits there now (its
+//    nominatedNodeName)              victims are gone), that is the node
+//   no node passes               → PostFilter (DefaultPreemption, framework/plugins/
+//                                  defaultpreemption.h): a node and the lower-priority
+//                                  pods to evict there, or why there is none; then the
+//                                  FitError message: every reason counted over the
+//                                  nodes, sorted, then what preemption could not do
 //   one node passes              → that node
 //   several                      → Score, normalise, weigh, pick the highest score,
 //                                  ties broken at random
 //
-// kubes does not preempt (evict lower-priority pods to make room). The message still
-// says what preemption would find, as upstream words it, so it reads the same; when
-// evicting would help, the preemption part is left out (upstream's message in that
-// case has none either, as preemption succeeds).
+// Every filter runs with the pods nominated to the node that are at least as important
+// as this one (RunFilterPluginsWithNominatedPods): room freed by preemption for a
+// higher-priority pod is not given to a lower-priority one.
 //
 // Pure functions of their arguments; call from any thread with its own rng.
 #pragma once
@@ -28,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/framework/plugins/defaultpreemption.h"
 #include "scheduler/framework/plugins/plugins.h"
 #include "scheduler/framework/types.h"
 
@@ -60,18 +65,18 @@ std::string SelectHost(const std::vector<NodeScore>& scores, std::mt19937_64& rn
 // "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {a: b}."
 // followed by " " + post_filter_msg when there is one (upstream FitError.Error).
 std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d);
-// The PostFilter message of DefaultPreemption: "preemption: 0/3 nodes are available: 3
-// Preemption is not helpful for scheduling." — "" when evicting lower-priority pods
-// would make the pod fit somewhere.
-std::string PreemptionMessage(const Json& pod, const std::vector<NodeInfo>& nodes, const Diagnosis& d,
-                              const PodVolumes& volumes = {});
-
 struct ScheduleResult {
   std::string suggested_host;  // the chosen node; empty when the pod fits nowhere
   std::string message;         // then: why (the PodScheduled condition's message)
+  // Then also: what preemption found — a node and the victims to evict there (the
+  // message then has no "preemption:" part), or whether to clear the nomination.
+  PostFilterResult post_filter;
 };
+// nominated: pods waiting for room made for them (see above); pdbs: every
+// PodDisruptionBudget, for choosing victims.
 ScheduleResult SchedulePod(const Json& pod, const std::vector<NodeInfo>& nodes, std::mt19937_64& rng,
-                           const PodVolumes& volumes = {});
+                           const PodVolumes& volumes = {}, const NominatedPods& nominated = {},
+                           const std::vector<Json>& pdbs = {});
 
 // Messages longer than an Event note may be (1024) end in " ..." (upstream truncateMessage).
 std::string TruncateMessage(const std::string& message);

@@ -47,6 +47,7 @@ Scheduler::Scheduler(client::Client* client, client::SharedInformers* informers,
       nodes_(informers->For(kNodes)),
       claims_(informers->For(client::kPersistentVolumeClaims)),
       volumes_(informers->For(client::kPersistentVolumes)),
+      pdbs_(informers->For(client::kPodDisruptionBudgets)),
       rng_(std::random_device{}()),
       recorder_(client, name_) {
   pods_->AddHandlers({[this](const Json& p) { OnPodAdd(p); },
@@ -108,12 +109,17 @@ std::chrono::milliseconds Scheduler::PodBackoff(int failures) {
 // ---- Informer handlers: they only update the cache and enqueue keys ----
 
 void Scheduler::OnPodAdd(const Json& pod) {
-  if (Bound(pod)) cache_.AddOrUpdatePod(pods_->Shared(pod));
-  else if (Responsible(pod)) queue_.Add(PodKey(pod));
+  if (Bound(pod)) {
+    cache_.AddOrUpdatePod(pods_->Shared(pod));
+    return;
+  }
+  nominator_.AddOrUpdate(nullptr, pods_->Shared(pod));
+  if (Responsible(pod)) queue_.Add(PodKey(pod));
 }
 
 void Scheduler::OnPodUpdate(const Json& old_pod, const Json& pod) {
   cache_.AddOrUpdatePod(pods_->Shared(pod));
+  nominator_.AddOrUpdate(&old_pod, pods_->Shared(pod));
   if (Bound(pod)) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -132,6 +138,7 @@ void Scheduler::OnPodUpdate(const Json& old_pod, const Json& pod) {
 
 void Scheduler::OnPodDelete(const Json& pod) {
   cache_.RemovePod(pod);
+  nominator_.Delete(PodUID(pod));
   {
     std::lock_guard<std::mutex> lock(mu_);
     failures_.erase(PodKey(pod));
@@ -157,13 +164,35 @@ Status Scheduler::ScheduleOne(const std::string& key) {
   // Bound, not ours, or bound by us a moment ago and the informer has not caught up.
   if (!Responsible(pod) || cache_.IsAssumed(PodUID(pod))) return Status::OK();
   pod = WithKind(std::move(pod));
+  // Nominated a moment ago, and the informer has not brought the status back yet.
+  if (StringAt(pod, {"status", "nominatedNodeName"}).empty()) {
+    std::string nominated = nominator_.NominatedNode(PodUID(pod));
+    if (!nominated.empty()) pod["status"]["nominatedNodeName"] = nominated;
+  }
 
-  ScheduleResult result = SchedulePod(pod, cache_.Snapshot(), rng_, VolumesOf(pod));
+  std::vector<Json> pdbs = pdbs_->List();
+  ScheduleResult result = SchedulePod(pod, cache_.Snapshot(), rng_, VolumesOf(pod), nominator_.Snapshot(), pdbs);
   if (result.suggested_host.empty()) {
-    RecordFailure(pod, "Unschedulable", result.message);
-    return Status(Code::kConflict, "pod " + key + ": " + result.message);
+    const PostFilterResult& pf = result.post_filter;
+    std::optional<std::string> nominate;
+    std::string message = result.message;
+    if (pf.candidate) {
+      Status s = PrepareCandidate(pod, *pf.candidate);
+      if (s.ok()) {
+        nominate = pf.candidate->node;
+        nominator_.Nominate(std::make_shared<const Json>(pod), *nominate);
+      } else {
+        message += " preemption: " + s.message();  // upstream's PostFilter error, prefixed
+      }
+    } else if (pf.clear_nomination) {
+      nominate = "";
+      nominator_.Nominate(std::make_shared<const Json>(pod), "");
+    }
+    RecordFailure(pod, "Unschedulable", message, nominate);
+    return Status(Code::kConflict, "pod " + key + ": " + message);
   }
   const std::string& node = result.suggested_host;
+  nominator_.Delete(PodUID(pod));  // it has its node now (upstream: on assume)
   cache_.AssumePod(pod, node);
   Status bound = Bind(pod, node);
   if (!bound.ok()) {
@@ -191,24 +220,72 @@ Status Scheduler::Bind(const Json& pod, const std::string& node) {
       .status();
 }
 
-void Scheduler::RecordFailure(const Json& pod, const std::string& reason, const std::string& message) {
+void Scheduler::RecordFailure(const Json& pod, const std::string& reason, const std::string& message,
+                              std::optional<std::string> nominated_node) {
   recorder_.Event(pod, "Warning", "FailedScheduling", TruncateMessage(message));
-  // PodScheduled=False, written only when it changes (upstream updatePod).
+  // PodScheduled=False and the nomination, written only when they change (upstream
+  // updatePod).
+  bool nominate = nominated_node && *nominated_node != StringAt(pod, {"status", "nominatedNodeName"});
   std::string now = FormatRFC3339(RealClock::Get().Now());
   std::string transition = now;
+  bool condition_unchanged = false;
   for (const Json& c : ArrayAt(pod, {"status", "conditions"})) {
     if (StringAt(c, {"type"}) != "PodScheduled") continue;
     if (StringAt(c, {"status"}) != "False") break;
-    if (StringAt(c, {"reason"}) == reason && StringAt(c, {"message"}) == message) return;
+    condition_unchanged = StringAt(c, {"reason"}) == reason && StringAt(c, {"message"}) == message;
     transition = StringAt(c, {"lastTransitionTime"});
     if (transition.empty()) transition = now;
   }
+  if (condition_unchanged && !nominate) return;
   Json condition = {{"type", "PodScheduled"}, {"status", "False"},     {"reason", reason},
                     {"message", message},     {"lastProbeTime", nullptr}, {"lastTransitionTime", transition}};
   Json patch = {{"status", {{"conditions", Json::array({condition})}}}};
+  if (nominate) {
+    patch["status"]["nominatedNodeName"] = nominated_node->empty() ? Json(nullptr) : Json(*nominated_node);
+  }
   // Errors are not retried here: the next attempt writes the condition again.
   (void)client_->Patch(kPods, StringAt(pod, {"metadata", "namespace"}), StringAt(pod, {"metadata", "name"}),
                        "application/strategic-merge-patch+json", patch, "status");
+}
+
+Status Scheduler::PrepareCandidate(const Json& preemptor, const Candidate& candidate) {
+  std::string scheduler = StringAt(preemptor, {"spec", "schedulerName"});
+  if (scheduler.empty()) scheduler = name_;
+  std::string now = FormatRFC3339(RealClock::Get().Now());
+  Json condition = {{"type", "DisruptionTarget"},
+                    {"status", "True"},
+                    {"reason", kReasonPreemptionByScheduler},
+                    {"message", scheduler + ": preempting to accommodate a higher priority pod"},
+                    {"lastProbeTime", nullptr},
+                    {"lastTransitionTime", now}};
+  for (const PodPtr& victim : candidate.victims.pods) {
+    // Already going (deleted by someone, or preempted before): no second request.
+    if (!At(*victim, {"metadata", "deletionTimestamp"}).is_null()) continue;
+    std::string ns = StringAt(*victim, {"metadata", "namespace"});
+    std::string name = StringAt(*victim, {"metadata", "name"});
+    auto patched = client_->Patch(kPods, ns, name, "application/strategic-merge-patch+json",
+                                  {{"status", {{"conditions", Json::array({condition})}}}}, "status");
+    if (!patched.ok() && patched.status().code() == Code::kNotFound) continue;  // gone already
+    if (!patched.ok()) return patched.status().Wrap("adding DisruptionTarget to " + ns + "/" + name);
+    Status deleted = client_->Delete(kPods, ns, name);
+    if (!deleted.ok() && deleted.code() == Code::kNotFound) continue;
+    if (!deleted.ok()) return std::move(deleted).Wrap("deleting " + ns + "/" + name);
+    recorder_.Event(WithKind(*victim), "Normal", "Preempted",
+                    "Preempted by pod " + StringAt(preemptor, {"metadata", "uid"}) + " on node " + candidate.node);
+  }
+  // Pods of lower priority waiting for this node may not fit any more: let them look
+  // elsewhere now rather than after the victims are gone.
+  NominatedPods nominated = nominator_.Snapshot();
+  int64_t priority = PodPriority(preemptor);
+  for (const PodPtr& p : nominated[candidate.node]) {
+    if (PodPriority(*p) >= priority) continue;
+    // Errors only delay them: the nomination stays until their next attempt.
+    auto cleared = client_->Patch(kPods, StringAt(*p, {"metadata", "namespace"}), StringAt(*p, {"metadata", "name"}),
+                                  "application/strategic-merge-patch+json",
+                                  {{"status", {{"nominatedNodeName", nullptr}}}}, "status");
+    if (cleared.ok()) nominator_.Nominate(p, "");
+  }
+  return Status::OK();
 }
 
 void Scheduler::ProcessNext(const std::string& key) {
@@ -228,7 +305,7 @@ void Scheduler::Run(const std::atomic<bool>& stop) {
     queue_.ShutDown();
   });
   // Decide nothing before the cache holds every node and bound pod.
-  while (!stop && !(pods_->HasSynced() && nodes_->HasSynced())) {
+  while (!stop && !(pods_->HasSynced() && nodes_->HasSynced() && pdbs_->HasSynced())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   while (auto key = queue_.Get()) {

@@ -10,8 +10,13 @@
 //   loop           key → ScheduleOne: SchedulePod(pod, Cache snapshot)
 //                    fits    → Cache.AssumePod, POST pods/NAME/binding,
 //                              Normal event "Scheduled"
-//                    doesn't → PodScheduled=False (reason Unschedulable) through
-//                              pods/status, Warning event "FailedScheduling", and a
+//                    doesn't → preemption, when it found a node: each victim gets
+//                              DisruptionTarget (PreemptionByScheduler), is deleted
+//                              gracefully and gets a Normal event "Preempted"; lower-
+//                              priority pods nominated there lose their nomination
+//                            → PodScheduled=False (reason Unschedulable) and
+//                              status.nominatedNodeName through pods/status, Warning
+//                              event "FailedScheduling", and a
 //                              retry after 1 s, 2 s, 4 s, 8 s, 10 s, 10 s, ... or at
 //                              once when a node appears or changes, a bound pod goes
 //                              away, finishes or shrinks, or the pod's own spec changes
@@ -22,7 +27,7 @@
 // touched. One pod is scheduled at a time, in arrival order (upstream sorts by
 // priority).
 //
-// The pod, node, claim and volume informers are the process's shared ones (client::SharedInformers,
+// The pod, node, claim, volume and PodDisruptionBudget informers are the process's shared ones (client::SharedInformers,
 // as kube-controller-manager's controllers share theirs): the scheduler adds its
 // handlers in the constructor, and whoever owns the informers starts them.
 //
@@ -35,6 +40,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -44,6 +50,7 @@
 #include "client/shared_informers.h"
 #include "client/workqueue.h"
 #include "scheduler/cache.h"
+#include "scheduler/nominator.h"
 #include "scheduler/schedule_one.h"
 
 namespace kubes::scheduler {
@@ -79,8 +86,14 @@ class Scheduler {
   void MoveAllToActive();
   void ProcessNext(const std::string& key);
   Status Bind(const Json& pod, const std::string& node);
-  // The FailedScheduling event and the PodScheduled=False condition.
-  void RecordFailure(const Json& pod, const std::string& reason, const std::string& message);
+  // The FailedScheduling event and the PodScheduled=False condition; nominated_node,
+  // when set, becomes status.nominatedNodeName ("" clears it) in the same patch.
+  void RecordFailure(const Json& pod, const std::string& reason, const std::string& message,
+                     std::optional<std::string> nominated_node = std::nullopt);
+  // Carries out a preemption (upstream prepareCandidate): every victim gets the
+  // DisruptionTarget condition, is deleted with its grace period and gets the
+  // "Preempted" event; pods of lower priority nominated to the node lose the nomination.
+  Status PrepareCandidate(const Json& preemptor, const Candidate& candidate);
   // The pod's claims and their volumes, for VolumeBinding (plugins.h).
   PodVolumes VolumesOf(const Json& pod) const;
 
@@ -90,8 +103,10 @@ class Scheduler {
   client::Informer* nodes_;  // shared
   client::Informer* claims_;   // shared: PersistentVolumeClaims
   client::Informer* volumes_;  // shared: PersistentVolumes
+  client::Informer* pdbs_;     // shared: PodDisruptionBudgets
   client::WorkQueue queue_;
   Cache cache_;
+  Nominator nominator_;
   std::mt19937_64 rng_;  // the scheduling loop's only
 
   std::mutex mu_;

@@ -236,6 +236,51 @@ TEST_F(SchedulerTest, TaintsAndCordonsKeepPodsAway) {
   EXPECT_LT(std::chrono::steady_clock::now() - added, 1500ms);
 }
 
+TEST_F(SchedulerTest, PreemptsALowerPriorityPodAndKeepsTheRoomForIt) {
+  CreateNode("n1", "2");
+  client::Resource priority_classes{"scheduling.k8s.io", "v1", "priorityclasses", false, "PriorityClass"};
+  for (auto [name, value] : {std::pair{"low", 1}, std::pair{"high", 1000}}) {
+    Json pc = {{"apiVersion", "scheduling.k8s.io/v1"}, {"kind", "PriorityClass"}, {"metadata", {{"name", name}}},
+               {"value", value}};
+    ASSERT_TRUE(client_->Create(priority_classes, "", pc).ok());
+  }
+  // Bound by hand; without a kubelet its graceful deletion waits until we finish it.
+  CreatePod("victim", "1500m", {{"nodeName", "n1"}, {"priorityClassName", "low"}});
+  ASSERT_EQ(GetPod("victim")["spec"]["priority"], 1);
+  StartScheduler();
+  CreatePod("preemptor", "1500m", {{"priorityClassName", "high"}});
+
+  ASSERT_TRUE(Eventually([&] { return StringAt(GetPod("preemptor"), {"status", "nominatedNodeName"}) == "n1"; }));
+  Json victim = GetPod("victim");
+  EXPECT_FALSE(At(victim, {"metadata", "deletionTimestamp"}).is_null());
+  Json target;
+  for (const Json& c : ArrayAt(victim, {"status", "conditions"})) {
+    if (StringAt(c, {"type"}) == "DisruptionTarget") target = c;
+  }
+  EXPECT_EQ(StringAt(target, {"status"}), "True");
+  EXPECT_EQ(StringAt(target, {"reason"}), "PreemptionByScheduler");
+  EXPECT_EQ(StringAt(target, {"message"}), "default-scheduler: preempting to accommodate a higher priority pod");
+  ASSERT_TRUE(Eventually([&] { return !Events("victim", "Preempted").empty(); }));
+  Json ev = Events("victim", "Preempted")[0];
+  EXPECT_EQ(ev["type"], "Normal");
+  EXPECT_EQ(ev["message"], "Preempted by pod " + StringAt(GetPod("preemptor"), {"metadata", "uid"}) + " on node n1");
+  ASSERT_TRUE(Eventually([&] { return !Events("preemptor", "FailedScheduling").empty(); }));
+  EXPECT_EQ(Events("preemptor", "FailedScheduling")[0]["message"], "0/1 nodes are available: 1 Insufficient cpu.");
+  // While the victim terminates, the preemptor waits rather than preempting more.
+  ASSERT_TRUE(Eventually([&] {
+    return StringAt(PodScheduled("preemptor"), {"message"}) ==
+           "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a terminating pod on the "
+           "nominated node.";
+  }));
+
+  // A lower-priority pod arriving now must not take the room being freed.
+  CreatePod("latecomer", "1", {{"priorityClassName", "low"}});
+  ASSERT_TRUE(Eventually([&] { return StringAt(PodScheduled("latecomer"), {"reason"}) == "Unschedulable"; }));
+  ASSERT_TRUE(client_->Delete(kPods, "default", "victim", {{"gracePeriodSeconds", 0}}).ok());
+  ASSERT_TRUE(Eventually([&] { return NodeOf("preemptor") == "n1"; }));
+  EXPECT_EQ(NodeOf("latecomer"), "");
+}
+
 TEST(PodBackoffTest, DoublesFromOneToTenSeconds) {
   std::vector<std::chrono::milliseconds> want = {1s, 2s, 4s, 8s, 10s, 10s};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(Scheduler::PodBackoff(static_cast<int>(i) + 1), want[i]) << i;

@@ -9,10 +9,11 @@ namespace {
 const Json kNull;
 const Json kEmptyArray = Json::array();
 
-// Requests of one container as a list, with upstream's non-zero defaults for cpu and
-// memory when asked (applyNonMissing: only when the container does not name them).
-Resource ContainerRequests(const Json& container, bool non_zero) {
-  const Json& list = At(container, {"resources", "requests"});
+// Requests (or limits) of one container as a list, with upstream's non-zero defaults
+// for cpu and memory when asked (applyNonMissing: only when the container does not
+// name them).
+Resource ContainerRequests(const Json& container, std::string_view which, bool non_zero) {
+  const Json& list = At(container, {"resources", which});
   Resource r = Resource::FromList(list);
   if (non_zero) {
     if (At(list, {"cpu"}).is_null()) r.milli_cpu += kDefaultMilliCPURequest;
@@ -21,13 +22,15 @@ Resource ContainerRequests(const Json& container, bool non_zero) {
   return r;
 }
 
-Resource Requests(const Json& pod, bool non_zero) {
+// The pod's total of "requests" or "limits": upstream's PodRequests and PodLimits add
+// up the containers the same way.
+Resource Aggregate(const Json& pod, std::string_view which, bool non_zero) {
   Resource total;
-  for (const Json& c : ArrayAt(pod, {"spec", "containers"})) total.Add(ContainerRequests(c, non_zero));
+  for (const Json& c : ArrayAt(pod, {"spec", "containers"})) total.Add(ContainerRequests(c, which, non_zero));
   // While init container i runs, the sidecars started before it run too.
   Resource sidecars, init_peak;
   for (const Json& c : ArrayAt(pod, {"spec", "initContainers"})) {
-    Resource r = ContainerRequests(c, non_zero);
+    Resource r = ContainerRequests(c, which, non_zero);
     if (StringAt(c, {"restartPolicy"}) == "Always") {
       total.Add(r);  // a sidecar runs alongside the app containers
       sidecars.Add(r);
@@ -138,9 +141,11 @@ void Resource::SetMax(const Resource& o) {
   }
 }
 
-Resource PodRequests(const Json& pod) { return Requests(pod, false); }
+Resource PodRequests(const Json& pod) { return Aggregate(pod, "requests", false); }
 
-Resource PodNonZeroRequests(const Json& pod) { return Requests(pod, true); }
+Resource PodNonZeroRequests(const Json& pod) { return Aggregate(pod, "requests", true); }
+
+Resource PodLimits(const Json& pod) { return Aggregate(pod, "limits", false); }
 
 // ---- HostPortInfo ----
 

@@ -74,6 +74,9 @@ Resource PodRequests(const Json& pod);
 // The same with containers that do not ask for cpu or memory counted as asking for
 // 100m and 200Mi (upstream's "non-zero" requests, used for spreading by score).
 Resource PodNonZeroRequests(const Json& pod);
+// The pod's limits added up the same way (upstream resourcehelper.PodLimits); a
+// container without a limit adds nothing.
+Resource PodLimits(const Json& pod);
 constexpr int64_t kDefaultMilliCPURequest = 100;
 constexpr int64_t kDefaultMemoryRequest = 200 * 1024 * 1024;
 
