@@ -119,7 +119,8 @@ class Checker {
         unknown.push_back(name);
         continue;
       }
-      if (f->unimplemented && !value.is_null()) report_.unimplemented.push_back(JoinPath(path, name));
+      // Unset or false (a switch left off) asks for nothing kubes lacks.
+      if (f->unimplemented && !value.is_null() && value != false) report_.unimplemented.push_back(JoinPath(path, name));
       Value(value, f->type, JoinPath(path, name), schema.name);
     }
     for (const auto& name : unknown) {

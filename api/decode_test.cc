@@ -19,6 +19,16 @@ TEST(DecodeTest, UnknownFieldsAreReportedWithPathsAndPruned) {
   EXPECT_TRUE(report.type_error.empty());
 }
 
+TEST(DecodeTest, FieldsKubesDoesNotActOnAreReportedWhenSet) {
+  Json pod = Json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
+    "spec":{"containers":[{"name":"a","image":"x"}],"shareProcessNamespace":true}})");
+  EXPECT_EQ(DecodeCheck(pod, *Reg().FindKind("", "v1", "Pod")).unimplemented,
+            (std::vector<std::string>{"spec.shareProcessNamespace"}));
+  // Switched off, it asks for nothing kubes lacks.
+  pod["spec"]["shareProcessNamespace"] = false;
+  EXPECT_TRUE(DecodeCheck(pod, *Reg().FindKind("", "v1", "Pod")).unimplemented.empty());
+}
+
 TEST(DecodeTest, TypeErrorsReadLikeGo) {
   Json d = Json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":"three"}})");
   auto report = DecodeCheck(d, *Reg().FindKind("apps", "v1", "Deployment"));

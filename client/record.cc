@@ -32,13 +32,6 @@ Json Reference(const Json& obj, const std::string& field_path) {
   return ref;
 }
 
-// Everything that makes two events "the same" for counting repeats.
-std::string RepeatKey(const Json& ref, const std::string& type, const std::string& reason, const std::string& message) {
-  std::string key;
-  for (const char* k : {"kind", "namespace", "name", "uid", "apiVersion", "fieldPath"}) key += Str(ref, k) + '\x1f';
-  return key + type + '\x1f' + reason + '\x1f' + message;
-}
-
 }  // namespace
 
 EventRecorder::EventRecorder(Client* client, std::string component, std::string host, const Clock& clock)
@@ -126,8 +119,12 @@ void EventRecorder::Loop() {
   }
 }
 
-void EventRecorder::Write(const Pending& p) {
-  std::string key = RepeatKey(p.ref, p.type, p.reason, p.message);
+void EventRecorder::Write(const Pending& in) {
+  EventCorrelator::Decision d = correlator_.Correlate(in.ref, in.type, in.reason, in.message, in.when);
+  if (d.drop) return;  // over the object's event budget
+  Pending p = in;
+  p.message = d.message;
+  const std::string& key = d.repeat_key;
   auto it = seen_.find(key);
   bool repeat = it != seen_.end() && p.when - it->second.last < kAggregationWindow;
   if (repeat) {

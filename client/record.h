@@ -10,9 +10,10 @@
 // Repeats: the same (object, fieldPath, type, reason, message) again within 10 minutes
 // of its previous occurrence PATCHes the existing Event's count, lastTimestamp and
 // message instead of creating a new Event. If that Event is gone meanwhile (events
-// expire), it is created again under its name with the running count. Upstream's
-// correlator does more (it also folds similar messages into one "combined" event and
-// rate-limits per object); this is its simplest part.
+// expire), it is created again under its name with the running count. Before that,
+// the EventCorrelator (client/event_correlator.h) drops events over an object's budget
+// (25, then one per 5 minutes) and folds many similar messages into one
+// "(combined from similar events)" event, as upstream's correlator does.
 //
 // Shutdown: the destructor keeps writing what is queued for up to 1 second, then drops
 // the rest. A write already in progress is not interrupted.
@@ -29,6 +30,7 @@
 #include <thread>
 
 #include "client/client.h"
+#include "client/event_correlator.h"
 #include "util/time.h"
 
 namespace kubes::client {
@@ -93,6 +95,7 @@ class EventRecorder {
   std::chrono::steady_clock::time_point deadline_;
 
   // Used by the writer thread only.
+  EventCorrelator correlator_;
   std::map<std::string, Seen> seen_;
   int64_t last_nanos_ = 0;
 

@@ -77,9 +77,9 @@ class FakeTransport : public Transport {
   std::chrono::milliseconds delay_{0};
 };
 
-Json Pod() {
+Json Pod(const std::string& name = "web") {
   return {{"apiVersion", "v1"}, {"kind", "Pod"},
-          {"metadata", {{"name", "web"}, {"namespace", "team"}, {"uid", "u-1"}, {"resourceVersion", "42"}}}};
+          {"metadata", {{"name", name}, {"namespace", "team"}, {"uid", name == "web" ? "u-1" : "u-" + name}, {"resourceVersion", "42"}}}};
 }
 
 Json Body(const apiserver::Request& r) { return Json::parse(r.body); }
@@ -204,7 +204,8 @@ TEST_F(EventRecorderTest, NeverBlocksAndDropsWhenTheQueueIsFull) {
   auto start = std::chrono::steady_clock::now();
   {
     EventRecorder r(&client_, "default-scheduler", "", clock_);
-    for (int i = 0; i < 3000; ++i) r.Event(Pod(), "Normal", "Tick", "tick " + std::to_string(i));
+    // Many objects: one object's events stop at its budget of 25 (the correlator).
+    for (int i = 0; i < 3000; ++i) r.Event(Pod("p" + std::to_string(i)), "Normal", "Tick", "tick");
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
     transport_.Open();
   }  // flushes what is queued (fast now)
@@ -214,11 +215,23 @@ TEST_F(EventRecorderTest, NeverBlocksAndDropsWhenTheQueueIsFull) {
   EXPECT_LE(written, EventRecorder::kMaxQueuedEvents + 1);
 }
 
+TEST_F(EventRecorderTest, AnObjectsEventsStopAtItsBudget) {
+  {
+    EventRecorder r(&client_, "kubelet", "node-1", clock_);
+    for (int i = 0; i < 40; ++i) r.Event(Pod(), "Warning", "Unhealthy", "Readiness probe failed");
+  }
+  // One Event created, then its count raised until the budget of 25 was spent.
+  auto requests = transport_.requests();
+  ASSERT_EQ(requests.size(), 25u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(Body(requests.back())["count"], 25);
+}
+
 TEST_F(EventRecorderTest, ShutdownFlushesPendingEventsForUpToOneSecond) {
   transport_.set_delay(1ms);
   {
     EventRecorder r(&client_, "default-scheduler", "", clock_);
-    for (int i = 0; i < 20; ++i) r.Event(Pod(), "Normal", "Tick", "tick " + std::to_string(i));
+    for (int i = 0; i < 20; ++i) r.Event(Pod("p" + std::to_string(i)), "Normal", "Tick", "tick");
   }
   EXPECT_EQ(transport_.requests().size(), 20u);  // everything written before the destructor returned
 
@@ -226,7 +239,7 @@ TEST_F(EventRecorderTest, ShutdownFlushesPendingEventsForUpToOneSecond) {
   auto start = std::chrono::steady_clock::now();
   {
     EventRecorder r(&client_, "default-scheduler", "", clock_);
-    for (int i = 0; i < 50; ++i) r.Event(Pod(), "Normal", "Slow", "slow " + std::to_string(i));
+    for (int i = 0; i < 50; ++i) r.Event(Pod("q" + std::to_string(i)), "Normal", "Slow", "slow");
   }
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_LT(took, 2s);  // 1 s of flushing plus the write in progress

@@ -21,7 +21,20 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   if (delay.count() <= 0) return Add(key);
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return;
-  waiting_.emplace(Clock::now() + delay, key);
+  Clock::time_point at = Clock::now() + delay;
+  auto it = waiting_at_.find(key);
+  if (it != waiting_at_.end()) {
+    if (it->second <= at) return;  // already due sooner
+    auto [first, last] = waiting_.equal_range(it->second);
+    for (auto w = first; w != last; ++w) {
+      if (w->second == key) {
+        waiting_.erase(w);
+        break;
+      }
+    }
+  }
+  waiting_at_[key] = at;
+  waiting_.emplace(at, key);
   cv_.notify_one();
 }
 
@@ -55,6 +68,7 @@ std::optional<std::string> WorkQueue::Get() {
     while (!waiting_.empty() && waiting_.begin()->first <= now) {
       std::string key = waiting_.begin()->second;
       waiting_.erase(waiting_.begin());
+      waiting_at_.erase(key);
       AddLocked(key);
     }
     if (!queue_.empty()) break;

@@ -3,7 +3,9 @@
 // processed is not handed to a second worker, and if it is added meanwhile it is
 // processed again afterwards. AddRateLimited backs off exponentially per key
 // (5 ms doubling to 1000 s, as upstream's default controller rate limiter), Forget
-// resets that.
+// resets that. A key waits for at most one delayed add: adding it again with a later
+// time changes nothing, with an earlier time moves it (upstream's delaying queue), so a
+// sync that requeues itself does not pile up timers.
 //
 // Thread-safety: all methods are safe from any thread.
 #pragma once
@@ -41,6 +43,7 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_, processing_;
   std::multimap<Clock::time_point, std::string> waiting_;
+  std::map<std::string, Clock::time_point> waiting_at_;  // key → its entry in waiting_
   std::map<std::string, int> failures_;
   bool shutting_down_ = false;
 };

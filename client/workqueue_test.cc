@@ -36,6 +36,29 @@ TEST(WorkQueueTest, AddAfterWaitsThenDelivers) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
 }
 
+TEST(WorkQueueTest, AKeyWaitsForOneDelayedAddAtItsSoonestTime) {
+  WorkQueue q;
+  auto start = std::chrono::steady_clock::now();
+  q.AddAfter("k", std::chrono::milliseconds(5000));
+  q.AddAfter("k", std::chrono::milliseconds(20));    // sooner: moves it
+  q.AddAfter("k", std::chrono::milliseconds(10000));  // later: ignored
+  q.AddAfter("other", std::chrono::milliseconds(40));
+  auto k = q.Get();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k, "k");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(4000));
+  q.Done("k");
+  k = q.Get();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k, "other") << "k was delivered once, no timer of it is left";
+  q.Done("other");
+  // Once delivered, the key can wait again.
+  q.AddAfter("k", std::chrono::milliseconds(10));
+  k = q.Get();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k, "k");
+}
+
 TEST(WorkQueueTest, RateLimitingBacksOffAndForgetResets) {
   WorkQueue q;
   q.AddRateLimited("x");

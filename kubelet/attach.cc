@@ -38,11 +38,16 @@ Result<streaming::Process> Kubelet::AttachProcess(const std::string& id, const s
     close(sock);
     return Internal(std::string("pipe: ") + strerror(errno));
   }
-  // Split the socket's packets into the two output pipes until either side ends.
+  // Split the socket's packets into the two output pipes until either side ends. The
+  // session makes its stdin descriptor (a dup of this socket, so the same open file)
+  // non-blocking: wait with poll, and take EAGAIN as "nothing yet".
   std::thread([sock, out_w = out[1], err_w = errp[1]] {
     char buf[8193];
     while (true) {
-      ssize_t n = recv(sock, buf, sizeof buf, 0);
+      pollfd pfd{sock, POLLIN, 0};
+      if (poll(&pfd, 1, -1) < 0 && errno != EINTR) break;
+      ssize_t n = recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (n <= 0) break;
       int fd = buf[0] == 3 ? err_w : out_w;
       if (write(fd, buf + 1, n - 1) < 0 && errno == EPIPE) break;

@@ -14,6 +14,7 @@
 #include "apimachinery/resource/quantity.h"
 #include "client/resources.h"
 #include "kubelet/env.h"
+#include "kubelet/pod_cgroups.h"
 #include "kubelet/pod_sync.h"
 #include "pki/base64.h"
 #include "runtime/images/reference.h"
@@ -259,8 +260,10 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
   cfg.hostname = spec.value("hostname", name_).substr(0, 63);
   if (!spec.value("hostNetwork", false)) cfg.netns_path = k_->network_->NetnsPath(uid_);
   else cfg.hostname = "";
-  cfg.cgroup_parent = k_->PodCgroup(uid_);
+  cfg.cgroup_parent = k_->PodCgroup(pod_);
   cfg.log_path = k_->PodLogDir(pod_) + "/" + cname + "/" + std::to_string(attempt) + ".log";
+  // hostUsers: false — the pod's own ID range (user_namespaces.h).
+  if (Status s = ConfigureUserNamespace(k_->userns_.get(), pod_, &cfg); !s.ok()) return s;
   if (!image.config.stop_signal.empty()) cfg.stop_signal = SignalNumber(image.config.stop_signal);
 
   // User: the image's, then the pod's securityContext, then the container's.
@@ -304,9 +307,9 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
   const Json& requests = res.value("requests", Json::object());
   cfg.resources.memory_limit_bytes = resource::ValueOf(limits.value("memory", ""));
   int64_t cpu_request = resource::MilliValueOf(requests.value("cpu", limits.value("cpu", "")));
-  cfg.resources.cpu_shares = std::max<int64_t>(2, cpu_request * 1024 / 1000);
+  cfg.resources.cpu_shares = MilliCPUToShares(cpu_request);
   int64_t cpu_limit = resource::MilliValueOf(limits.value("cpu", ""));
-  if (cpu_limit > 0) cfg.resources.cpu_quota_us = std::max<int64_t>(1000, cpu_limit * 100000 / 1000);
+  if (cpu_limit > 0) cfg.resources.cpu_quota_us = MilliCPUToQuota(cpu_limit, kCPUPeriodUs);
   std::string qos = pod_.value("status", Json::object()).value("qosClass", "BestEffort");
   if (qos == "Guaranteed") {
     cfg.oom_score_adj = -997;
@@ -316,7 +319,8 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
     int64_t mem_request = resource::ValueOf(requests.value("memory", ""));
     int64_t capacity = resource::ValueOf(NodeStatus()["capacity"].value("memory", "1Gi"));
     int64_t adj = capacity > 0 ? 1000 - (1000 * mem_request) / capacity : 999;
-    cfg.oom_score_adj = static_cast<int>(std::clamp<int64_t>(adj, 2, 999));
+    // Above a Guaranteed container's (1000 - 997), below a BestEffort one's.
+    cfg.oom_score_adj = static_cast<int>(std::clamp<int64_t>(adj, 3, 999));
   }
   // Below the kubelet's own score only with CAP_SYS_RESOURCE: without it (some sandboxes
   // and containers drop it) runc fails the start with "Permission denied".

@@ -5,10 +5,21 @@
 // end. SyncPod takes one step per run and is woken by the hook's end, the container's
 // exit, or the deadline it asked for — no pod worker waits.
 //
-// Containers are stopped for the pod's deletion (Terminate) and, while the pod runs,
-// when their liveness or startup probe failed (then restarted at once, as upstream) or
-// their postStart hook failed (then restarted like any exit, with back-off).
+// Containers are stopped for the pod's deletion (Terminate), when the pod is done (its
+// regular containers exited for good: the sidecars go), when its sandbox is gone
+// (sandbox.cc) and, while the pod runs, when their liveness or startup probe failed
+// (then restarted at once, as upstream) or their postStart hook failed (then restarted
+// like any exit, with back-off).
+//
+// A whole pod stops in upstream's termination order (kuberuntime_termination_order.go):
+// every container gets its Killing event and preStop hook at once; regular containers
+// then get their stop signal, while each sidecar (an init container with restartPolicy
+// Always) waits for its turn — until every regular container and every sidecar after it
+// in spec.initContainers has exited, or the grace period is spent — so sidecars stop
+// last, in reverse order, all within the one terminationGracePeriodSeconds.
 #include <signal.h>
+
+#include <algorithm>
 
 #include "kubelet/pod_sync.h"
 #include "kubelet/prober/exec.h"
@@ -29,7 +40,7 @@ bool HasHook(const Json& c, const char* which) {
 }  // namespace
 
 TimePoint PodSync::StopContainer(const Json& spec, bool init, const ContainerStatus& cur, int64_t grace,
-                                 const std::string& message) {
+                                 const std::string& message, bool turn) {
   // A container the spec does not name (any more) is still stopped, without hooks.
   const Json c = spec.is_object() ? spec : Json{{"name", cur.labels.container_name}};
   Kubelet::Stopping st;
@@ -55,6 +66,8 @@ TimePoint PodSync::StopContainer(const Json& spec, bool init, const ContainerSta
   }
   TimePoint grace_end = st.begun + std::chrono::seconds(st.grace);
   if (st.hook_running && now_ < grace_end) return grace_end;  // the hook's end wakes us sooner
+  // A sidecar waits for the containers it outlives; their exits wake the pod's sync.
+  if (!turn && now_ < grace_end) return grace_end;
   if (st.signalled == TimePoint{}) {
     int sig = SIGTERM;
     auto image = k_->images_->Get(cur.labels.image);
@@ -76,6 +89,39 @@ TimePoint PodSync::StopContainer(const Json& spec, bool init, const ContainerSta
     return now_ + std::chrono::seconds(1);
   }
   return st.kill_at;
+}
+
+bool PodSync::KillPod(int64_t grace, TimePoint* next) {
+  const Json& spec = pod_["spec"];
+  auto running = [this](const std::string& name) {
+    auto it = by_name_.find(name);
+    return it != by_name_.end() && Running(it->second.current());
+  };
+  bool regular_running = false;
+  for (const auto& c : spec.value("containers", Json::array())) regular_running |= running(c.value("name", ""));
+  // Sidecars in spec order: each one's turn waits for those after it.
+  std::vector<std::string> sidecars;
+  for (const auto& c : spec.value("initContainers", Json::array())) {
+    if (IsRestartableInitContainer(c)) sidecars.push_back(c.value("name", ""));
+  }
+  auto turn_of = [&](const std::string& name) {
+    auto it = std::find(sidecars.begin(), sidecars.end(), name);
+    if (it == sidecars.end()) return true;
+    return !regular_running && std::none_of(it + 1, sidecars.end(), running);
+  };
+  if (pod_ips_.empty()) pod_ips_ = k_->network_->Addresses(uid_);
+  if (spec.value("hostNetwork", false)) pod_ips_ = {k_->node_ip_};
+  bool all_stopped = true;
+  *next = now_ + std::chrono::seconds(1);
+  for (auto& [cname, inst] : by_name_) {
+    const ContainerStatus* cur = inst.current();
+    if (!Running(cur)) continue;
+    all_stopped = false;
+    bool init = false;
+    Json c = SpecOf(cname, &init);
+    *next = std::min(*next, StopContainer(c, init, *cur, grace, "", turn_of(cname)));
+  }
+  return all_stopped;
 }
 
 void PodSync::KillIfUnhealthy(const Json& c, bool init, ContainerRecord& rec, bool restart) {

@@ -12,6 +12,7 @@
 
 #include "client/resources.h"
 #include "kubelet/kubelet.h"
+#include "kubelet/pod_cgroups.h"
 #include "runtime/cgroups.h"
 
 namespace kubes::kubelet {
@@ -35,6 +36,25 @@ void Kubelet::Worker(const std::atomic<bool>& stop) {
   }
 }
 
+std::string Kubelet::PodCgroup(const Json& pod) const { return PodCgroupPath(CgroupRoot(), pod); }
+
+void Kubelet::UpdateQOSCgroups() {
+  std::string burstable = QOSCgroup(CgroupRoot(), "Burstable"), besteffort = QOSCgroup(CgroupRoot(), "BestEffort");
+  runtime::CgroupResources min_shares;
+  min_shares.cpu_shares = kMinShares;
+  // The pods that still run (upstream: the active pods).
+  auto pods = pods_.Snapshot();
+  std::vector<const Json*> views;
+  for (const auto& p : pods) {
+    std::string phase = p->value("status", Json::object()).value("phase", "");
+    if (phase != "Succeeded" && phase != "Failed") views.push_back(p.get());
+  }
+  for (const auto& [path, resources] : {std::pair{besteffort, min_shares}, std::pair{burstable, BurstableCgroupResources(views)}}) {
+    if (!runtime::CgroupExists(path)) (void)runtime::CreateCgroup(path);
+    (void)runtime::SetCgroupResources(path, resources);
+  }
+}
+
 void Kubelet::Housekeeping() {
   if (!pods_.HasSynced()) return;
   std::set<std::string> known;
@@ -47,9 +67,12 @@ void Kubelet::Housekeeping() {
   for (const auto& s : network_->Sandboxes()) {
     if (!known.count(s)) orphans.insert(s);
   }
-  for (const auto& child : runtime::ListCgroupChildren("/kubes-" + options_.instance)) {
-    if (child.rfind("pod", 0) == 0 && !known.count(child.substr(3))) orphans.insert(child.substr(3));
+  for (const char* qos : {"Guaranteed", "Burstable", "BestEffort"}) {
+    for (const auto& child : runtime::ListCgroupChildren(QOSCgroup(CgroupRoot(), qos))) {
+      if (child.rfind("pod", 0) == 0 && !known.count(child.substr(3))) orphans.insert(child.substr(3));
+    }
   }
+  UpdateQOSCgroups();
   for (const auto& uid : orphans) Enqueue(uid);
   RemoveReleasedLocalVolumes();
 }

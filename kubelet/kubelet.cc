@@ -171,6 +171,12 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
   runtime_ = std::move(rt).value();
   // The containers a previous run left (adopted), indexed by pod.
   for (const auto& c : runtime_->List()) IndexContainer(c.labels.pod_uid, c.id);
+  // User namespace ranges of the pods a previous run started, from their directories.
+  auto mapping = ReadKubeletMapping();
+  auto userns = mapping.ok() ? UserNamespaceManager::Open(*mapping, options_.data_dir + "/pods")
+                             : Result<std::unique_ptr<UserNamespaceManager>>(mapping.status());
+  if (userns.ok()) userns_ = std::move(userns).value();
+  else std::fprintf(stderr, "kubelet: user namespaces disabled: %s\n", userns.status().message().c_str());
   images_ = std::make_unique<runtime::images::Store>(options_.data_dir + "/images");
   std::error_code ec;
   if (fs::exists(options_.data_dir + "/registries.yaml", ec)) {

@@ -35,6 +35,7 @@
 #include "kubelet/lifecycle.h"
 #include "kubelet/prober/prober_manager.h"
 #include "kubelet/stats.h"
+#include "kubelet/user_namespaces.h"
 #include "kubelet/streaming/remotecommand.h"
 #include "network/pod_network.h"
 #include "network/routes.h"
@@ -151,7 +152,11 @@ class Kubelet {
 
   std::string PodDir(const Json& pod) const;
   std::string PodLogDir(const Json& pod) const;
-  std::string PodCgroup(const std::string& uid) const { return "/kubes-" + options_.instance + "/pod" + uid; }
+  // The node's cgroup and a pod's cgroup below it (kubelet/pod_cgroups.h).
+  std::string CgroupRoot() const { return "/kubes-" + options_.instance; }
+  std::string PodCgroup(const Json& pod) const;
+  // The QoS class cgroups (burstable, besteffort) exist and carry their shares.
+  void UpdateQOSCgroups();
   void Enqueue(const std::string& uid) { queue_.Add(uid); }
   void EnqueueAfter(const std::string& uid, std::chrono::milliseconds d) { queue_.AddAfter(uid, d); }
   bool PodByUID(const std::string& uid, Json* pod) const;
@@ -166,6 +171,7 @@ class Kubelet {
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<StatsCollector> stats_;
   std::unique_ptr<prober::Manager> probes_;  // probes, and the threads hooks run on
+  std::unique_ptr<UserNamespaceManager> userns_;  // pods with hostUsers: false (null: unavailable)
   client::Informer pods_;
   client::Informer nodes_;  // other nodes' pod CIDRs → routes to them
   network::NodeRoutes routes_;
@@ -178,9 +184,6 @@ class Kubelet {
   // uid → "ns/name" for pods the informer knows.
   mutable std::mutex mu_;
   std::map<std::string, std::string> uid_to_key_;
-  // When each pod's queued periodic resync fires (pod_sync.cc, ScheduleResync): one per
-  // pod, however many other syncs happen meanwhile.
-  std::map<std::string, TimePoint> resync_;
   void ScheduleResync(const std::string& uid);
   // The runtime's container IDs by pod UID (their labels never change), so a sync
   // inspects only its own pod's containers instead of listing the node's (pod_sync.cc).
@@ -223,6 +226,8 @@ class Kubelet {
   // Containers killed to be restarted at once (a failed liveness or startup probe):
   // their restart's back-off counts from the instance before, as upstream's.
   std::set<std::string> restart_kills_;
+  // Pods whose sandbox is being re-created (sandbox.cc): SandboxChanged went out.
+  std::set<std::string> sandbox_changed_;
   // Statuses written last, so unchanged ones are not written again.
   std::map<std::string, Json> written_status_;
   // Service account tokens of projected volumes: "uid/audience/seconds" → token.

@@ -40,7 +40,10 @@ bool Exited(const runtime::ContainerStatus* s) {
   return s && (s->state == runtime::ContainerState::kExited || s->state == runtime::ContainerState::kUnknown);
 }
 
-Json ContainerStatusJson(const ContainerRecord& r) {
+// `default_waiting`: the reason of a container the runtime has not created yet —
+// PodInitializing in a pod with init containers, ContainerCreating otherwise (upstream
+// convertToAPIContainerStatuses).
+Json ContainerStatusJson(const ContainerRecord& r, const std::string& default_waiting) {
   Json st = {{"name", r.name}, {"image", r.image_ref.empty() ? r.image : r.image_ref}, {"imageID", ""},
              {"ready", r.ready}, {"restartCount", r.current ? r.current->labels.attempt : 0},
              {"started", r.started}, {"lastState", Json::object()}};
@@ -59,7 +62,7 @@ Json ContainerStatusJson(const ContainerRecord& r) {
     return st;
   }
   if (!cur) {
-    st["state"] = {{"waiting", {{"reason", "ContainerCreating"}}}};
+    st["state"] = {{"waiting", {{"reason", default_waiting}}}};
     return st;
   }
   switch (cur->state) {
@@ -94,17 +97,37 @@ Json Condition(const Json& old_conditions, const std::string& type, bool status,
 
 std::string NameList(const std::vector<std::string>& names) { return "[" + Join(names, " ") + "]"; }
 
+// A regular container shown running or terminated (upstream HasAnyRegularContainerStarted).
+bool AnyRegularContainerStarted(const std::vector<ContainerRecord>& containers) {
+  for (const auto& r : containers) {
+    if (!r.current || r.starting) continue;
+    if (!r.waiting_reason.empty() && r.current->state != runtime::ContainerState::kRunning) continue;  // waiting
+    if (r.current->state != runtime::ContainerState::kCreated) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string ContainerIDString(const std::string& id) { return "kubes://" + id; }
 
 std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
-                     const std::vector<ContainerRecord>& containers) {
+                     const std::vector<ContainerRecord>& containers, bool pod_is_terminal) {
   std::string policy = pod["spec"].value("restartPolicy", "Always");
   int pending_init = 0, failed_init = 0;
+  int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
   for (const auto& r : init) {
     if (IsSidecar(pod, r.name)) {
-      if (!r.started) ++pending_init;
+      // A sidecar counts while it runs (pending until started) or has yet to run; one
+      // that ran and stopped — restarting, or stopped because the pod is done — does not
+      // count, so the regular containers alone decide Succeeded or Failed.
+      if (r.current && r.current->state == runtime::ContainerState::kRunning && !r.starting) {
+        if (!r.started) ++pending_init;
+        ++running;
+      } else if (!Exited(r.current) && !Exited(r.previous)) {
+        ++pending_init;
+        ++waiting;
+      }
       continue;
     }
     const runtime::ContainerStatus* cur = r.current;
@@ -114,9 +137,6 @@ std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
       ++failed_init;
     }
   }
-  if (failed_init > 0 && policy == "Never") return "Failed";
-  if (pending_init > 0 || failed_init > 0) return "Pending";
-  int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
   for (const auto& r : containers) {
     const runtime::ContainerStatus* cur = r.current;
     if (r.starting) {
@@ -142,9 +162,16 @@ std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
         }
     }
   }
+  if (failed_init > 0 && policy == "Never") return "Failed";
+  // Initialization pending holds the pod Pending only until a regular container has run
+  // (a sidecar restarting later, or init containers re-run in a new sandbox, do not).
+  if (pending_init > 0 && !AnyRegularContainerStarted(containers)) return "Pending";
   if (waiting > 0) return "Pending";
   if (running > 0 && unknown == 0) return "Running";
   if (running == 0 && stopped > 0 && unknown == 0) {
+    // Stopped for good (the pod was deleted or evicted): nothing restarts, whatever the
+    // policy says.
+    if (pod_is_terminal) return stopped == succeeded ? "Succeeded" : "Failed";
     if (policy == "Always") return "Running";
     if (stopped == succeeded) return "Succeeded";
     if (policy == "Never") return "Failed";
@@ -157,7 +184,7 @@ Json ComputePodStatus(const PodStatusInput& in) {
   const Json& pod = in.pod;
   Json old = pod.value("status", Json::object());
   Json old_conditions = old.value("conditions", Json::array());
-  std::string phase = PodPhase(pod, in.init_containers, in.containers);
+  std::string phase = PodPhase(pod, in.init_containers, in.containers, in.pod_is_terminal);
   bool terminal = phase == "Succeeded" || phase == "Failed";
 
   Json status = old;
@@ -186,18 +213,33 @@ Json ComputePodStatus(const PodStatusInput& in) {
     if (!r.ready) unready.push_back(r.name);
   }
 
+  // A regular container that has run means the pod was initialized before, even while
+  // a sidecar restarts.
+  bool app_started = false;
+  for (const auto& r : in.containers) {
+    if (r.current && !r.starting && r.current->state != runtime::ContainerState::kCreated) app_started = true;
+  }
+
+  // Conditions others own (readiness gates, DisruptionTarget) come first and are kept as
+  // they are; then the kubelet's own, PodScheduled last (upstream's status manager
+  // mergePodStatus and generateAPIPodStatus).
+  static const std::set<std::string> owned = {"PodReadyToStartContainers", "Initialized", "Ready",
+                                              "ContainersReady", "PodScheduled"};
   Json conditions = Json::array();
+  for (const auto& c : old_conditions) {
+    if (!owned.count(c.value("type", ""))) conditions.push_back(c);
+  }
   conditions.push_back(Condition(old_conditions, "PodReadyToStartContainers", in.sandbox_ready, "", "", in.now));
   if (terminal && phase == "Succeeded") {
     conditions.push_back(Condition(old_conditions, "Initialized", true, "PodCompleted", "", in.now));
-  } else if (incomplete_init.empty()) {
+  } else if (incomplete_init.empty() || app_started) {
     conditions.push_back(Condition(old_conditions, "Initialized", true, "", "", in.now));
   } else {
     conditions.push_back(Condition(old_conditions, "Initialized", false, "ContainersNotInitialized",
                                    "containers with incomplete status: " + NameList(incomplete_init), in.now));
   }
   // Readiness gates: conditions other components set on the pod.
-  std::string gate_message;
+  std::vector<std::string> gate_messages;
   for (const auto& gate : pod["spec"].value("readinessGates", Json::array())) {
     std::string type = gate.value("conditionType", "");
     const Json* found = nullptr;
@@ -205,20 +247,19 @@ Json ComputePodStatus(const PodStatusInput& in) {
       if (c.value("type", "") == type) found = &c;
     }
     if (!found) {
-      gate_message = "corresponding condition of pod readiness gate \"" + type + "\" does not exist.";
-      break;
-    }
-    if (found->value("status", "") != "True") {
-      gate_message = "the status of pod readiness gate \"" + type + "\" is not \"True\", but " +
-                     found->value("status", "");
-      break;
+      gate_messages.push_back("corresponding condition of pod readiness gate \"" + type + "\" does not exist.");
+    } else if (found->value("status", "") != "True") {
+      gate_messages.push_back("the status of pod readiness gate \"" + type + "\" is not \"True\", but " +
+                              found->value("status", ""));
     }
   }
+  std::string gate_message = Join(gate_messages, ", ");
   bool containers_ready = unready.empty() && !terminal;
   Json ready_cond, containers_ready_cond;
   if (terminal) {
-    ready_cond = Condition(old_conditions, "Ready", false, "PodCompleted", "", in.now);
-    containers_ready_cond = Condition(old_conditions, "ContainersReady", false, "PodCompleted", "", in.now);
+    std::string reason = phase == "Succeeded" ? "PodCompleted" : "PodFailed";
+    ready_cond = Condition(old_conditions, "Ready", false, reason, "", in.now);
+    containers_ready_cond = Condition(old_conditions, "ContainersReady", false, reason, "", in.now);
   } else if (!containers_ready) {
     std::string msg = "containers with unready status: " + NameList(unready);
     ready_cond = Condition(old_conditions, "Ready", false, "ContainersNotReady", msg, in.now);
@@ -231,22 +272,43 @@ Json ComputePodStatus(const PodStatusInput& in) {
   }
   conditions.push_back(ready_cond);
   conditions.push_back(containers_ready_cond);
-  // Conditions the kubelet does not own (PodScheduled, readiness gates,
-  // DisruptionTarget) are kept as they are.
-  static const std::set<std::string> owned = {"PodReadyToStartContainers", "Initialized", "Ready",
-                                              "ContainersReady"};
-  for (const auto& c : old_conditions) {
-    if (!owned.count(c.value("type", ""))) conditions.push_back(c);
-  }
+  // The pod runs here, so it was scheduled (a merge patch may have dropped the
+  // scheduler's condition).
+  conditions.push_back(Condition(old_conditions, "PodScheduled", true, "", "", in.now));
   status["conditions"] = conditions;
 
+  std::string default_waiting = in.init_containers.empty() ? "ContainerCreating" : "PodInitializing";
   if (!in.init_containers.empty()) {
     status["initContainerStatuses"] = Json::array();
-    for (const auto& r : in.init_containers) status["initContainerStatuses"].push_back(ContainerStatusJson(r));
+    for (const auto& r : in.init_containers) {
+      status["initContainerStatuses"].push_back(ContainerStatusJson(r, default_waiting));
+    }
   }
   status["containerStatuses"] = Json::array();
-  for (const auto& r : in.containers) status["containerStatuses"].push_back(ContainerStatusJson(r));
+  for (const auto& r : in.containers) status["containerStatuses"].push_back(ContainerStatusJson(r, default_waiting));
+  if (!in.ephemeral_containers.empty()) {
+    // Never ready, never restarted; upstream's prober leaves `started` unset for them.
+    status["ephemeralContainerStatuses"] = Json::array();
+    for (const auto& r : in.ephemeral_containers) {
+      Json st = ContainerStatusJson(r, "ContainerCreating");
+      st["ready"] = false;
+      st["restartCount"] = 0;
+      st.erase("started");
+      status["ephemeralContainerStatuses"].push_back(st);
+    }
+  }
   return status;
+}
+
+bool RegularContainersDone(const std::string& policy, const std::vector<ContainerRecord>& containers) {
+  if (policy == "Always" || containers.empty()) return false;
+  for (const auto& r : containers) {
+    if (!Exited(r.current)) return false;
+    bool ok = r.current->state == runtime::ContainerState::kExited && r.current->exit_code == 0 &&
+              r.current->start_error.empty();
+    if (policy == "OnFailure" && !ok) return false;
+  }
+  return true;
 }
 
 }  // namespace kubes::kubelet

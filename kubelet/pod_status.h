@@ -48,6 +48,9 @@ struct PodStatusInput {
   std::vector<ContainerRecord> init_containers;
   std::vector<ContainerRecord> containers;
   TimePoint now;
+  bool pod_is_terminal = false;  // see PodPhase
+  // Ephemeral containers (ephemeral.cc): reported, never counted for phase or readiness.
+  std::vector<ContainerRecord> ephemeral_containers;
 };
 
 // The full status object (phase, conditions, IPs, container statuses, startTime,
@@ -55,8 +58,16 @@ struct PodStatusInput {
 Json ComputePodStatus(const PodStatusInput& in);
 
 // "Running", "Succeeded", … (exposed for tests and for SyncPod's decisions).
+// pod_is_terminal: the kubelet has stopped the pod for good (deleted, evicted): its
+// stopped containers make it Succeeded or Failed whatever its restart policy (upstream
+// getPhase's podIsTerminal).
 std::string PodPhase(const Json& pod, const std::vector<ContainerRecord>& init,
-                     const std::vector<ContainerRecord>& containers);
+                     const std::vector<ContainerRecord>& containers, bool pod_is_terminal = false);
+
+// Every regular container has exited and `policy` (the pod's restartPolicy) restarts
+// none of them: the pod is done, and the kubelet stops its sidecars instead of
+// restarting them (upstream computePodActions: KillPod when nothing is kept or started).
+bool RegularContainersDone(const std::string& policy, const std::vector<ContainerRecord>& containers);
 
 // "kubes://<id>" as status.containerID.
 std::string ContainerIDString(const std::string& id);

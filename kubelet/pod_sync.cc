@@ -11,6 +11,7 @@
 
 #include "client/resources.h"
 #include "kubelet/logs.h"
+#include "kubelet/pod_cgroups.h"
 #include "runtime/cgroups.h"
 #include "util/files.h"
 
@@ -47,7 +48,15 @@ bool PodSync::SetUpVolumesOnce() {
 bool PodSync::SetUpSandbox() {
   std::error_code ec;
   fs::create_directories(k_->PodDir(pod_), ec);
-  Status cg = runtime::CreateCgroup(k_->PodCgroup(uid_));
+  // A new pod cgroup gets the pod's totals; its QoS class's cgroup is updated first
+  // (upstream SyncPod: UpdateQOSCgroups, then the pod container manager).
+  std::string cgroup = k_->PodCgroup(pod_);
+  Status cg = Status::OK();
+  if (!runtime::CgroupExists(cgroup)) {
+    k_->UpdateQOSCgroups();
+    cg = runtime::CreateCgroup(cgroup);
+    if (cg.ok()) cg = runtime::SetCgroupResources(cgroup, PodCgroupResources(pod_));
+  }
   if (!cg.ok()) {
     k_->recorder_->Event(pod_, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + cg.message());
     RequeueAt(now_ + std::chrono::seconds(5));
@@ -101,7 +110,7 @@ void PodSync::RemoveOldInstances(const std::string& name) {
 }
 
 Json PodSync::SpecOf(const std::string& name, bool* init) const {
-  for (const char* list : {"initContainers", "containers"}) {
+  for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
     for (const auto& c : pod_["spec"].value(list, Json::array())) {
       if (c.value("name", "") == name) {
         *init = std::string(list) == "initContainers";
@@ -118,15 +127,31 @@ void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
   auto image = EnsureImage(c, init, rec);
   if (!image.ok()) return;
   const ContainerStatus* cur = by_name_[cname].current();
-  int attempt = cur ? cur->labels.attempt + 1 : 0;
-  auto cfg = MakeConfig(c, init, attempt, *image);
+  int attempt = cur ? cur->labels.attempt + 1 : RestartCountFromLogDir(k_->PodLogDir(pod_) + "/" + cname);
+  auto id = Launch(c, init, attempt, *image, rec, nullptr);
+  if (!id) return;
+  // The postStart hook runs now; until it is done the container counts as starting.
+  if (!id->empty() && c.contains("lifecycle") && c["lifecycle"].is_object() && c["lifecycle"].contains("postStart")) {
+    k_->RunPostStartHook(pod_, c, *id, pod_ips_.empty() ? "" : pod_ips_[0]);
+  }
+  RemoveOldInstances(cname);
+  rec = Record(c, init);
+  rec.image_ref = NormalizedImage(c.value("image", ""));
+}
+
+std::optional<std::string> PodSync::Launch(const Json& c, bool init, int attempt, const runtime::images::Image& image,
+                                           ContainerRecord& rec,
+                                           const std::function<void(runtime::ContainerConfig&)>& adjust) {
+  std::string cname = c.value("name", "");
+  auto cfg = MakeConfig(c, init, attempt, image);
   if (!cfg.ok()) {
     rec.waiting_reason = "CreateContainerConfigError";
     rec.waiting_message = cfg.status().message();
     Event(c, init, "Warning", "Failed", "Error: " + cfg.status().message());
     RequeueAt(now_ + std::chrono::seconds(10));
-    return;
+    return std::nullopt;
   }
+  if (adjust) adjust(*cfg);
   k_->IndexContainer(uid_, cfg->id);
   Status s = k_->runtime_->Create(*cfg);
   if (s.ok()) {
@@ -142,16 +167,10 @@ void PodSync::StartContainer(const Json& c, bool init, ContainerRecord& rec) {
     Event(c, init, "Warning", "Failed", "Error: " + msg);
   } else {
     Event(c, init, "Normal", "Started", "Started container " + cname);
-    // The postStart hook runs now; until it is done the container counts as starting.
-    if (c.contains("lifecycle") && c["lifecycle"].is_object() && c["lifecycle"].contains("postStart")) {
-      k_->RunPostStartHook(pod_, c, cfg->id, pod_ips_.empty() ? "" : pod_ips_[0]);
-    }
   }
   auto st = k_->runtime_->Inspect(cfg->id);
   if (st.ok()) by_name_[cname].all.push_back(*st);
-  RemoveOldInstances(cname);
-  rec = Record(c, init);
-  rec.image_ref = NormalizedImage(c.value("image", ""));
+  return s.ok() ? cfg->id : std::string();
 }
 
 void PodSync::HandleExited(const Json& c, bool init, bool restart, ContainerRecord& rec) {
@@ -235,6 +254,9 @@ void PodSync::Run() {
   const Json& spec = pod_["spec"];
   std::string policy = spec.value("restartPolicy", "Always");
   std::string phase = pod_.value("status", Json::object()).value("phase", "Pending");
+  // The sandbox the containers ran in is gone (sandbox.cc): what is left of the pod stops
+  // first, then it starts over in a new one from the first init container.
+  if (phase != "Succeeded" && phase != "Failed" && SandboxChanged() && !PrepareNewSandbox()) return;
   std::vector<ContainerRecord> init_recs, app_recs;
   for (const auto& c : spec.value("initContainers", Json::array())) init_recs.push_back(Record(c, true));
   for (const auto& c : spec.value("containers", Json::array())) app_recs.push_back(Record(c, false));
@@ -249,10 +271,24 @@ void PodSync::Run() {
     (void)k_->network_->TearDown(uid_, {ns_, name_, uid_});
     return;
   }
+  // Every regular container has exited for good (restartPolicy Never or OnFailure): the
+  // pod is done, and its sidecars are stopped in reverse order instead of restarted
+  // (upstream: KillPod when no container is to be kept or started). The phase turns
+  // Succeeded or Failed once they have exited.
+  if (RegularContainersDone(policy, app_recs)) {
+    UpdateProbes(false);
+    TimePoint next;
+    if (!KillPod(spec.value("terminationGracePeriodSeconds", int64_t{30}), &next)) RequeueAt(next);
+    WriteStatus(init_recs, app_recs);
+    return;
+  }
 
+  // A container the runtime has not created yet waits with this reason (upstream
+  // convertToAPIContainerStatuses' default state).
+  const std::string not_created = init_recs.empty() ? "ContainerCreating" : "PodInitializing";
   if (!SetUpSandbox() || !SetUpVolumesOnce()) {
     for (auto& r : app_recs) {
-      if (!r.current) r.waiting_reason = "ContainerCreating";
+      if (!r.current) r.waiting_reason = not_created;
     }
     for (auto& r : init_recs) {
       if (!r.current) r.waiting_reason = "PodInitializing";
@@ -284,6 +320,11 @@ void PodSync::Run() {
 
   // Init containers, one at a time, each to completion.
   bool initialized = true;
+  // Once an app container was created the pod has been initialized: a sidecar that
+  // restarts later holds nothing up (upstream computeInitContainerActions).
+  bool app_created = std::any_of(app_recs.begin(), app_recs.end(), [](const ContainerRecord& r) {
+    return Running(r.current);
+  });
   const Json& inits = spec.value("initContainers", Json::array());
   for (size_t i = 0; i < inits.size(); ++i) {
     const Json& c = inits[i];
@@ -294,7 +335,7 @@ void PodSync::Run() {
       else if (Exited(rec.current)) HandleExited(c, true, true, rec);
       else KillIfUnhealthy(c, true, rec, true);
       // The next init container waits until this one has started (startup probe).
-      if (!rec.started) {
+      if (!rec.started && !app_created) {
         initialized = false;
         break;
       }
@@ -310,6 +351,13 @@ void PodSync::Run() {
     StartContainer(c, true, rec);
     break;
   }
+  // Upstream writes the status before the runtime acts, so between the last init
+  // container and the app containers' first start kubectl shows PodInitializing.
+  if (initialized && !init_recs.empty() &&
+      std::none_of(app_recs.begin(), app_recs.end(), [](const ContainerRecord& r) { return r.current; })) {
+    for (auto& r : app_recs) r.waiting_reason = "PodInitializing";
+    WriteStatus(init_recs, app_recs);
+  }
   const Json& apps = spec.value("containers", Json::array());
   // Containers start in order, each after the previous one's postStart hook finished
   // (upstream starts them one by one and waits for each hook).
@@ -322,7 +370,7 @@ void PodSync::Run() {
       continue;
     }
     if (hook_running && !rec.current) {
-      rec.waiting_reason = "ContainerCreating";
+      rec.waiting_reason = not_created;
       continue;
     }
     if (!rec.current) {
@@ -338,6 +386,7 @@ void PodSync::Run() {
     }
     hook_running = hook_running || (rec.starting && rec.waiting_reason == "ContainerCreating");
   }
+  SyncEphemeralContainers();
   UpdateProbes(true);
   WriteStatus(init_recs, app_recs);
 }
@@ -350,7 +399,9 @@ void PodSync::WriteStatus(const std::vector<ContainerRecord>& init, const std::v
   in.host_ip = k_->node_ip_;
   in.init_containers = init;
   in.containers = app;
+  in.ephemeral_containers = EphemeralRecords();
   in.now = now_;
+  in.pod_is_terminal = pod_is_terminal_;
   Json status = ComputePodStatus(in);
   {
     std::lock_guard<std::mutex> lock(k_->mu_);
@@ -386,22 +437,17 @@ void PodSync::Terminate() {
   // Readiness probes go on while the pod stops (its Services drop it); liveness and
   // startup probes stop.
   UpdateProbes(false);
-  bool all_stopped = true;
-  TimePoint next = now_ + std::chrono::seconds(1);
-  for (auto& [cname, inst] : by_name_) {
-    const ContainerStatus* cur = inst.current();
-    if (!Running(cur)) continue;
-    all_stopped = false;
-    bool init = false;
-    Json c = SpecOf(cname, &init);
-    next = std::min(next, StopContainer(c, init, *cur, grace, ""));
-  }
-  if (!all_stopped) {
+  // Regular containers first, then the sidecars one by one in reverse order
+  // (container_stop.cc).
+  TimePoint next;
+  if (!KillPod(grace, &next)) {
     RequeueAt(next);
     return;
   }
-  // Every container has stopped: report the final states, release the node's
-  // resources, then remove the pod object for good (grace period 0).
+  // Every container has stopped: report the final states (a terminal phase, as upstream
+  // since 1.27), release the node's resources, then remove the pod object for good
+  // (grace period 0).
+  pod_is_terminal_ = true;
   std::vector<ContainerRecord> init, app;
   for (const auto& c : pod_["spec"].value("initContainers", Json::array())) init.push_back(Record(c, true));
   for (const auto& c : pod_["spec"].value("containers", Json::array())) app.push_back(Record(c, false));
@@ -414,6 +460,7 @@ void PodSync::Terminate() {
 
 void PodSync::Cleanup() {
   if (k_->probes_) k_->probes_->RemovePod(uid_);
+  if (k_->userns_) k_->userns_->Release(uid_);
   for (auto& [cname, inst] : by_name_) {
     for (const auto& c : inst.all) {
       (void)k_->runtime_->Remove(c.id);
@@ -431,12 +478,12 @@ void PodSync::Cleanup() {
   (void)TearDownVolumes(dir);
   std::error_code ec;
   fs::remove_all(dir, ec);
-  (void)runtime::RemoveCgroup(k_->PodCgroup(uid_));
+  for (const auto& cgroup : PodCgroupCandidates(k_->CgroupRoot(), uid_)) (void)runtime::RemoveCgroup(cgroup);
   k_->crash_backoff_.ResetPrefix(uid_ + "/");
   std::lock_guard<std::mutex> lock(k_->mu_);
   k_->stopping_.erase(uid_);
+  k_->sandbox_changed_.erase(uid_);
   k_->written_status_.erase(uid_);
-  k_->resync_.erase(uid_);
   for (auto it = k_->tokens_.lower_bound(uid_ + "/"); it != k_->tokens_.end() && it->first.rfind(uid_ + "/", 0) == 0;) {
     it = k_->tokens_.erase(it);
   }
@@ -463,15 +510,8 @@ void Kubelet::SyncPod(const std::string& uid) {
 }
 
 void Kubelet::ScheduleResync(const std::string& uid) {
-  // The work queue keeps every delayed add: a resync queued after every sync would
-  // multiply (each event's sync starting a chain of its own), so a pod has one.
-  TimePoint now = clock_.Now();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = resync_.find(uid);
-    if (it != resync_.end() && it->second > now) return;
-    resync_[uid] = now + kResync;
-  }
+  // The work queue keeps one delayed add per pod, the soonest: a requeue for a back-off
+  // or a probe replaces this one, and the sync it causes schedules the next resync.
   EnqueueAfter(uid, std::chrono::duration_cast<std::chrono::milliseconds>(kResync));
 }
 

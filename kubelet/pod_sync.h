@@ -2,10 +2,14 @@
 // containers, and the steps that bring them in line with the spec. Internal to
 // kubelet/: pod_sync.cc holds the decisions (sandbox, init containers, restarts,
 // termination, status), container_start.cc what starting one container takes (image,
-// runtime config, the sources volumes and env read from).
+// runtime config, the sources volumes and env read from), container_stop.cc stopping
+// containers and whole pods in termination order, sandbox.cc starting over when the
+// pod's sandbox is gone.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,12 +37,23 @@ inline bool Succeeded(const runtime::ContainerStatus* s) {
   return s && s->state == runtime::ContainerState::kExited && s->exit_code == 0 && s->start_error.empty();
 }
 
+// A sidecar: an init container with restartPolicy Always (upstream
+// IsRestartableInitContainer).
+inline bool IsRestartableInitContainer(const Json& c) {
+  return c.is_object() && c.value("restartPolicy", "") == "Always";
+}
+
 // status.image: the spec's image as a full reference ("busybox" →
 // "docker.io/library/busybox:latest"), as containerd reports it.
 std::string NormalizedImage(const std::string& image);
 
 // "SIGQUIT" or "3" → the signal number (SIGTERM for anything unknown).
 int SignalNumber(const std::string& name);
+
+// The restart count of a container's next instance when the runtime has none of it
+// (its instances were removed with the old sandbox): one past the highest <n>.log in
+// its log directory, 0 without any (upstream calcRestartCountByLogDir; sandbox.cc).
+int RestartCountFromLogDir(const std::string& dir);
 
 // Everything one SyncPod run works with.
 class PodSync {
@@ -70,15 +85,37 @@ class PodSync {
  private:
   std::string Key(const std::string& container) const { return uid_ + "/" + container; }
   std::string FieldPath(const Json& c, bool init) const {
+    if (!init && IsEphemeral(c.value("name", ""))) return "spec.ephemeralContainers{" + c.value("name", "") + "}";
     return std::string(init ? "spec.initContainers{" : "spec.containers{") + c.value("name", "") + "}";
   }
   void Event(const Json& c, bool init, const std::string& type, const std::string& reason, const std::string& msg) {
     k_->recorder_->Event(pod_, FieldPath(c, init), type, reason, msg);
   }
   bool SetUpSandbox();
+  // ephemeral.cc: starts each of spec.ephemeralContainers once, never again (upstream
+  // computePodActions' EphemeralContainersToStart), and keeps their records for
+  // WriteStatus (EphemeralRecords).
+  void SyncEphemeralContainers();
+  void StartEphemeralContainer(const Json& c, ContainerRecord& rec);
+  std::vector<ContainerRecord> EphemeralRecords();
+  bool IsEphemeral(const std::string& name) const;
+  // sandbox.cc: whether the sandbox the pod's containers ran in is gone (the node
+  // rebooted, or its network namespace was removed), and the steps before a new one:
+  // stop what is left, release the old network, remove the init containers so they
+  // run again. False while that is under way, or when nothing would run again.
+  bool SandboxChanged();
+  bool PrepareNewSandbox();
   bool SetUpVolumesOnce();
   // Starts (or restarts) container `c`; on failure fills the record's waiting reason.
   void StartContainer(const Json& c, bool init, ContainerRecord& rec);
+  // Builds the container's config (a failure leaves `rec` waiting with
+  // CreateContainerConfigError: nullopt), lets `adjust` change it, then creates and
+  // starts it with the Created/Started events; a failed start counts as an attempt that
+  // ended in StartError with exit code 128, as containerd records it ("" returned).
+  // The new instance is added to by_name_. Returns the running container's id.
+  std::optional<std::string> Launch(const Json& c, bool init, int attempt, const runtime::images::Image& image,
+                                    ContainerRecord& rec,
+                                    const std::function<void(runtime::ContainerConfig&)>& adjust);
   // Decides about an exited container: restart now, wait out the back-off, or leave it.
   void HandleExited(const Json& c, bool init, bool restart, ContainerRecord& rec);
   Result<runtime::images::Image> EnsureImage(const Json& c, bool init, ContainerRecord& rec);
@@ -99,8 +136,14 @@ class PodSync {
   // period is spent (at least 2 s are left for the signal), then SIGKILL when the
   // grace period ends. message "" means "Stopping container <name>". Returns when to
   // look again.
+  // `turn` false: a sidecar whose turn has not come (KillPod) gets its event and hook
+  // but no signal yet, until the grace period is spent.
   TimePoint StopContainer(const Json& c, bool init, const runtime::ContainerStatus& cur, int64_t grace,
-                          const std::string& message);
+                          const std::string& message, bool turn = true);
+  // Takes the next step of stopping every running container of the pod in upstream's
+  // termination order (regular ones first, then sidecars in reverse spec order) within
+  // `grace` seconds. True when nothing runs any more; else `next` says when to look again.
+  bool KillPod(int64_t grace, TimePoint* next);
   // Kills a running container whose liveness or startup probe failed or whose postStart
   // hook failed; `restart` says whether the pod's policy brings it back.
   void KillIfUnhealthy(const Json& c, bool init, ContainerRecord& rec, bool restart);
@@ -124,7 +167,10 @@ class PodSync {
   std::map<std::string, std::string> volumes_;
   std::vector<std::string> pod_ips_;
   bool sandbox_ready_ = false;
+  bool pod_is_terminal_ = false;  // Terminate: every container stopped for good
   Json node_status_;  // the node's status (capacity, allocatable), built once per sync
+  std::vector<ContainerRecord> ephemeral_recs_;  // from SyncEphemeralContainers, when it ran
+  bool ephemeral_synced_ = false;
 };
 
 }  // namespace kubes::kubelet

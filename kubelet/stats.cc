@@ -162,7 +162,7 @@ std::vector<PodStatsRef> Kubelet::StatsPods() const {
       if (slot.id.empty() || c->labels.attempt > slot.labels.attempt) slot = std::move(c).value();
     }
     PodStatsRef ref{meta.value("namespace", ""), meta.value("name", ""), uid, "", {}, {}};
-    ref.cgroup = PodCgroup(ref.uid);
+    ref.cgroup = PodCgroup(pod);
     static const Json kNoStatus = Json::object();
     auto status = pod.find("status");
     ref.start_time = ParseRFC3339((status != pod.end() ? *status : kNoStatus).value("startTime", "")).value_or(TimePoint{});

@@ -79,6 +79,22 @@ const CgroupLayout& DetectCgroups() {
 }
 
 Status CreateCgroup(const std::string& path) {
+  const CgroupLayout& layout = DetectCgroups();
+  if (layout.unified) {
+    // A child can use a controller only when every ancestor lists it in
+    // cgroup.subtree_control. One at a time: a controller the machine lacks must not
+    // keep the others off.
+    std::string at = layout.root;
+    std::stringstream parts(path);
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+      if (part.empty()) continue;
+      for (const char* c : {"+cpu", "+memory", "+pids"}) std::ofstream(at + "/cgroup.subtree_control") << c;
+      at += "/" + part;
+      std::error_code ec;
+      fs::create_directory(at, ec);
+    }
+  }
   for (const auto& d : Dirs(path)) {
     std::error_code ec;
     fs::create_directories(d, ec);
@@ -104,6 +120,43 @@ Status CreateCgroup(const std::string& path) {
   return Status::OK();
 }
 
+uint64_t CPUSharesToWeight(uint64_t shares) {
+  if (shares < 2) shares = 2;
+  if (shares > 262144) shares = 262144;
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+Status SetCgroupResources(const std::string& path, const CgroupResources& r) {
+  const CgroupLayout& l = DetectCgroups();
+  std::vector<std::pair<std::string, std::string>> writes;  // file → value
+  if (l.unified) {
+    std::string dir = l.root + path;
+    if (r.cpu_shares) writes.emplace_back(dir + "/cpu.weight", std::to_string(CPUSharesToWeight(*r.cpu_shares)));
+    if (r.cpu_quota_us) {
+      std::string quota = *r.cpu_quota_us < 0 ? "max" : std::to_string(*r.cpu_quota_us);
+      writes.emplace_back(dir + "/cpu.max", quota + " " + std::to_string(r.cpu_period_us));
+    }
+    if (r.memory_limit) {
+      writes.emplace_back(dir + "/memory.max", *r.memory_limit < 0 ? "max" : std::to_string(*r.memory_limit));
+    }
+  } else {
+    std::string cpu = l.root + "/cpu" + path, mem = l.root + "/memory" + path;
+    if (r.cpu_shares) writes.emplace_back(cpu + "/cpu.shares", std::to_string(*r.cpu_shares));
+    if (r.cpu_quota_us) {
+      writes.emplace_back(cpu + "/cpu.cfs_period_us", std::to_string(r.cpu_period_us));
+      writes.emplace_back(cpu + "/cpu.cfs_quota_us", std::to_string(*r.cpu_quota_us));
+    }
+    if (r.memory_limit) writes.emplace_back(mem + "/memory.limit_in_bytes", std::to_string(*r.memory_limit));
+  }
+  for (const auto& [file, value] : writes) {
+    std::ofstream out(file);
+    out << value;
+    out.flush();
+    if (!out) return Internal("write " + value + " to " + file + ": " + strerror(errno));
+  }
+  return Status::OK();
+}
+
 Status RemoveCgroup(const std::string& path) {
   Status first = Status::OK();
   for (const auto& d : Dirs(path)) {
@@ -111,6 +164,12 @@ Status RemoveCgroup(const std::string& path) {
     if (!s.ok() && first.ok()) first = s;
   }
   return first;
+}
+
+bool CgroupExists(const std::string& path) {
+  const CgroupLayout& l = DetectCgroups();
+  std::error_code ec;
+  return fs::is_directory(l.unified ? l.root + path : l.root + "/memory" + path, ec);
 }
 
 std::vector<std::string> ListCgroupChildren(const std::string& path) {

@@ -23,8 +23,24 @@ struct CgroupLayout {
 
 const CgroupLayout& DetectCgroups();
 
-// Creates `path` ("/kubes-ab12/pod<uid>") in every hierarchy.
+// Creates `path` ("/kubes-ab12/pod<uid>") in every hierarchy. On cgroup v2 the cpu,
+// memory and pids controllers are enabled down the path so that limits can be set.
 Status CreateCgroup(const std::string& path);
+
+// Limits of a pod's or a QoS class's cgroup, in cgroup v1 units (upstream
+// cm.ResourceConfig); unset means "leave as it is".
+struct CgroupResources {
+  std::optional<uint64_t> cpu_shares;    // cpu.shares (v2: converted to cpu.weight)
+  std::optional<int64_t> cpu_quota_us;   // with cpu_period_us: cpu.cfs_quota_us (v2: cpu.max); -1 = none
+  uint64_t cpu_period_us = 100000;
+  std::optional<int64_t> memory_limit;   // bytes (v2: memory.max); -1 = none
+};
+// Writes the limits that are set into `path`'s files.
+Status SetCgroupResources(const std::string& path, const CgroupResources& r);
+// cpu.shares → cpu.weight as runc and the kubelet convert it on cgroup v2.
+uint64_t CPUSharesToWeight(uint64_t shares);
+// Whether `path` exists (in the memory hierarchy on v1).
+bool CgroupExists(const std::string& path);
 // Removes `path` and everything below it (processes must be gone).
 Status RemoveCgroup(const std::string& path);
 // Names of direct children of `path` (in the memory hierarchy on v1).

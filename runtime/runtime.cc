@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <thread>
 
 #include "runtime/cgroups.h"
+#include "runtime/idmap.h"
 #include "runtime/oci_spec.h"
 #include "util/files.h"
 #include "util/subprocess.h"
@@ -112,6 +115,76 @@ std::string RuntimeErrorText(const std::string& raw) {
   return out + ": unknown";
 }
 
+// For a container in a user namespace: idmapped clones of its image layers (as
+// <bundle>/idmap/layer<i>) and of the sources of its bind mounts (<bundle>/idmap/m<i>),
+// so the container's root sees what the host's root owns as its own (idmap.h). Returns
+// the overlay's lower dirs and rewrites `mounts` to the clones. A bind source on a
+// filesystem without idmap support (some hostPath) stays as it is.
+Result<std::vector<std::string>> IdmapForUserNamespace(const ContainerConfig& c, const std::string& bundle,
+                                                       std::vector<Mount>* mounts) {
+  auto userns = UserNamespaceFd(c.userns_host_id, c.userns_size);
+  if (!userns.ok()) return userns.status();
+  std::vector<std::string> lowers;
+  Status failed = Status::OK();
+  for (size_t i = 0; i < c.layers.size() && failed.ok(); ++i) {
+    std::string target = bundle + "/idmap/layer" + std::to_string(i);
+    std::error_code ec;
+    fs::create_directories(target, ec);
+    failed = IdmappedBind(c.layers[i], target, *userns, false);
+    lowers.push_back(target);
+  }
+  for (size_t i = 0; i < mounts->size() && failed.ok(); ++i) {
+    Mount& m = (*mounts)[i];
+    if (m.type != "bind") continue;
+    std::string target = bundle + "/idmap/m" + std::to_string(i);
+    std::error_code ec;
+    if (fs::is_directory(m.source, ec)) fs::create_directories(target, ec);
+    else std::ofstream(target).close();
+    bool recursive = std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
+    Status s = IdmappedBind(m.source, target, *userns, recursive);
+    if (s.ok()) {
+      m.source = target;
+      // Flags of the source mount are locked for a user namespace: the runtime's
+      // read-only remount must repeat them, or the kernel refuses it (EPERM).
+      struct statvfs vfs;
+      if (statvfs(target.c_str(), &vfs) == 0) {
+        for (auto [flag, option] : {std::pair{ST_NOSUID, "nosuid"}, {ST_NODEV, "nodev"}, {ST_NOEXEC, "noexec"}}) {
+          if ((vfs.f_flag & flag) && std::find(m.options.begin(), m.options.end(), option) == m.options.end()) {
+            m.options.push_back(option);
+          }
+        }
+      }
+    } else {
+      std::fprintf(stderr, "runtime: container %s: %s: mounting it without an idmapping\n", c.id.c_str(),
+                   s.message().c_str());
+      fs::remove(target, ec);
+    }
+  }
+  close(*userns);
+  if (!failed.ok()) return failed;
+  return lowers;
+}
+
+// The OCI runtime mounts a user-namespaced container's rootfs and volumes from inside
+// its user namespace, where root is an unprivileged host ID: every directory above the
+// bundles must let others through (search only, as containerd's 0711 root), or the
+// mount fails with "permission denied". A data dir made by mkdtemp is 0700.
+void EnsureTraversable(const std::string& dir) {
+  for (fs::path p = fs::path(dir); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    struct stat st;
+    if (stat(p.c_str(), &st) != 0 || (st.st_mode & S_IXOTH)) continue;
+    if (chmod(p.c_str(), (st.st_mode & 07777) | S_IXOTH) == 0) {
+      std::fprintf(stderr, "runtime: %s: added search permission for others (user namespaces need it)\n", p.c_str());
+    }
+  }
+}
+
+// Unmounts the idmapped clones IdmapForUserNamespace made (none for other containers).
+void UnmountIdmapped(const std::string& bundle) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(bundle + "/idmap", ec)) umount2(e.path().c_str(), MNT_DETACH);
+}
+
 }  // namespace
 
 std::string NewContainerID() {
@@ -181,20 +254,32 @@ Status Runtime::Create(const ContainerConfig& c) {
     fs::create_directories(d, ec);
     if (ec) return Internal("create " + d + ": " + ec.message());
   }
-  // overlayfs lists lower dirs top first.
-  std::string lower;
-  for (auto it = c.layers.rbegin(); it != c.layers.rend(); ++it) lower += (lower.empty() ? "" : ":") + *it;
-  std::string data = "lowerdir=" + lower + ",upperdir=" + bundle + "/upper,workdir=" + bundle + "/work";
+  std::vector<std::string> layers = c.layers;
+  ContainerConfig spec = c;  // with the mounts' sources idmapped, in a user namespace
   if (c.userns_size > 0) {
-    // The container's root owns its upper dir, so it can write to its own files.
+    EnsureTraversable(bundle);
+    auto lowers = IdmapForUserNamespace(c, bundle, &spec.mounts);
+    if (!lowers.ok()) {
+      (void)Remove(c.id);
+      return Internal("idmap the container's layers and volumes: " + lowers.status().message());
+    }
+    layers = *lowers;
+    // The upper dir is not idmapped: what the container's root writes there is owned
+    // by its host ID, so its own root dir must be too.
     chown((bundle + "/upper").c_str(), c.userns_host_id, c.userns_host_id);
   }
+  // overlayfs lists lower dirs top first.
+  std::string lower;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) lower += (lower.empty() ? "" : ":") + *it;
+  std::string data = "lowerdir=" + lower + ",upperdir=" + bundle + "/upper,workdir=" + bundle + "/work";
   if (mount("overlay", rootfs.c_str(), "overlay", 0, data.c_str()) != 0) {
-    return Internal("mount the container's root filesystem: " + std::string(strerror(errno)));
+    std::string err = strerror(errno);
+    (void)Remove(c.id);
+    return Internal("mount the container's root filesystem: " + err);
   }
   Json meta = {{"labels", LabelsJson(c.labels)}, {"createdAt", Nanos(std::chrono::system_clock::now())}, {"logPath", c.log_path},
                {"cgroup", c.cgroup_parent + "/" + c.id}};
-  Status s = WriteFile(bundle + "/config.json", BuildOCISpec(c, rootfs).dump());
+  Status s = WriteFile(bundle + "/config.json", BuildOCISpec(spec, rootfs).dump());
   if (s.ok()) s = WriteFile(bundle + "/kubes.json", meta.dump());
   fs::create_directories(fs::path(c.log_path).parent_path(), ec);
   if (!s.ok()) {
@@ -297,6 +382,10 @@ Status Runtime::Remove(const std::string& id) {
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Internal("unmount " + rootfs + ": " + strerror(errno));
   }
+  UnmountIdmapped(bundle);
+  // Never remove through a mount: an idmapped clone still mounted here would be an
+  // image layer or a pod volume.
+  if (HasMountsAtOrBelow(bundle)) return Internal("remove " + bundle + ": a mount is still below it");
   Json meta = Json::parse(ReadFileOrEmpty(bundle + "/kubes.json"), nullptr, false);
   if (meta.is_object() && !meta.value("cgroup", "").empty()) (void)RemoveCgroup(meta.value("cgroup", ""));
   fs::remove_all(bundle, ec);
@@ -327,24 +416,31 @@ Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
     return s;
   }
   std::string exit_file = exit_dir_ + "/" + id;
-  std::string code = ReadFileOrEmpty(exit_file);
-  if (!code.empty()) {
+  // conmon writes the exit code once the process is gone.
+  auto exited = [&] {
+    std::string code = ReadFileOrEmpty(exit_file);
+    if (code.empty()) return false;
     s.state = ContainerState::kExited;
     s.exit_code = std::atoi(code.c_str());
     s.finished_at = FileTime(exit_file);
     std::error_code ec;
     s.oom_killed = fs::exists(bundle + "/oom", ec);
-    return s;
-  }
+    return true;
+  };
+  if (exited()) return s;
   if (Alive(s.pid)) {
     s.state = s.started_at == TimePoint{} ? ContainerState::kCreated : ContainerState::kRunning;
     return s;
   }
   int conmon = std::atoi(ReadFileOrEmpty(bundle + "/conmon.pid").c_str());
-  // The process is gone: conmon is about to write the exit file, or conmon itself
-  // died (then the code is lost and the state unknown).
-  s.state = Alive(conmon) && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;
-  if (s.state == ContainerState::kUnknown && s.pid == 0 && Alive(conmon)) s.state = ContainerState::kCreated;
+  bool conmon_alive = Alive(conmon);
+  // The process is gone and conmon with it: it may have written the exit file and
+  // exited since the first look (read it again), or died without writing it (then the
+  // code is lost and the state unknown).
+  if (!conmon_alive && exited()) return s;
+  // Otherwise conmon is about to write the exit file.
+  s.state = conmon_alive && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;
+  if (s.state == ContainerState::kUnknown && s.pid == 0 && conmon_alive) s.state = ContainerState::kCreated;
   return s;
 }
 

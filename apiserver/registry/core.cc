@@ -270,6 +270,13 @@ void ValidatePodSpec(const Json& spec, const Path& p, ErrorList& errs) {
   ValidateContainers(spec.value("initContainers", Json::array()), p.Child("initContainers"), true, names, errs);
   ValidateContainers(spec.value("containers", Json::array()), p.Child("containers"), true, names, errs);
   ValidateEphemeralContainers(spec, p.Child("ephemeralContainers"), names, errs);
+  // A pod in a user namespace of its own shares none of the host's namespaces
+  // (upstream validateHostUsers, field names spelled as upstream spells them).
+  if (spec.contains("hostUsers") && spec["hostUsers"].is_boolean() && !spec["hostUsers"].get<bool>()) {
+    for (auto [field, name] : {std::pair{"hostNetwork", "hostNetwork"}, {"hostPID", "HostPID"}, {"hostIPC", "HostIPC"}}) {
+      if (spec.value(field, false)) errs.push_back(validation::Forbidden(p.Child(name), "when `pod.Spec.HostUsers` is false"));
+    }
+  }
   std::set<std::string> volumes;
   const Json& vols = spec.value("volumes", Json::array());
   for (size_t i = 0; i < vols.size(); ++i) {

@@ -5,6 +5,7 @@ Every test module gets its own server (module-scoped fixture) so tests stay
 independent without paying a start-up per test. Helpers wait on conditions with a
 deadline; nothing sleeps a fixed time.
 """
+import contextlib
 import json
 import os
 import queue
@@ -294,6 +295,31 @@ def stop_node_cluster(c):
     c.cleanup_node()
     if os.environ.get("KUBES_KEEP_DATA") != "1":
         shutil.rmtree(c.data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def applied(c, paths, grace_period=None):
+    """Applies the manifests (one path or a list); deletes everything they made
+    afterwards, also on failure."""
+    args = [a for p in ([paths] if isinstance(paths, str) else paths) for a in ("-f", p)]
+    grace = [f"--grace-period={grace_period}"] if grace_period is not None else []
+    try:
+        c.kubectl("apply", *args)
+        yield
+    finally:
+        c.kubectl("delete", *args, *grace, "--ignore-not-found", "--wait=true", "--timeout=90s",
+                  check=False, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def demo_node_cluster(starter_images):
+    """A cluster with a node and the busybox and kubes-demo images, one per test module."""
+    assert os.path.exists(os.path.join(starter_images, "kubes-demo.tar")), "images/build.sh made no kubes-demo.tar"
+    c = start_node_cluster(starter_images, archives=("busybox.tar", "kubes-demo.tar"))
+    try:
+        yield c
+    finally:
+        stop_node_cluster(c)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from conftest import EXAMPLES, start_node_cluster, stop_node_cluster, wait_for
+from conftest import EXAMPLES, wait_for
 
 MANIFEST = os.path.join(EXAMPLES, "demo", "pod.yaml")
 # The test's READY_AFTER: long enough that the first check surely comes before it ends.
@@ -21,13 +21,8 @@ READY_AFTER = 20
 
 
 @pytest.fixture(scope="module")
-def demo_cluster(starter_images):
-    assert os.path.exists(os.path.join(starter_images, "kubes-demo.tar")), "images/build.sh made no kubes-demo.tar"
-    c = start_node_cluster(starter_images, archives=("busybox.tar", "kubes-demo.tar"))
-    try:
-        yield c
-    finally:
-        stop_node_cluster(c)
+def demo_cluster(demo_node_cluster):
+    return demo_node_cluster
 
 
 def pod(c, name):

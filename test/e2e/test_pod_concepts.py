@@ -8,7 +8,6 @@ Timings are checked in windows derived from the configured values (the 10 s cras
 back-off), using the kubelet's own timestamps where they exist (second resolution).
 Where kubes differs from upstream the test states upstream's behaviour and is marked
 xfail with what differs."""
-import contextlib
 import datetime
 import json
 import os
@@ -17,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import EXAMPLES, start_node_cluster, stop_node_cluster, wait_for
+import conftest
+from conftest import EXAMPLES, wait_for
 
 PODS = os.path.join(EXAMPLES, "pods")
 SLACK = 4  # seconds a busy 2-core machine may add to a container start or a status write
@@ -32,26 +32,13 @@ def example(concept, *files):
 
 
 @pytest.fixture(scope="module")
-def cluster(starter_images):
-    assert os.path.exists(os.path.join(starter_images, "kubes-demo.tar")), "images/build.sh made no kubes-demo.tar"
-    c = start_node_cluster(starter_images, archives=("busybox.tar", "kubes-demo.tar"))
-    try:
-        yield c
-    finally:
-        stop_node_cluster(c)
+def cluster(demo_node_cluster):
+    return demo_node_cluster
 
 
-@contextlib.contextmanager
 def applied(c, paths):
-    """Applies the manifests; deletes everything they made afterwards, also on failure.
-    (The shell loops of the examples ignore SIGTERM: a grace period of 1 s.)"""
-    args = [a for p in paths for a in ("-f", p)]
-    try:
-        c.kubectl("apply", *args)
-        yield
-    finally:
-        c.kubectl("delete", *args, "--grace-period=1", "--ignore-not-found", "--wait=true", "--timeout=90s",
-                  check=False, timeout=120)
+    """conftest.applied; the shell loops of the examples ignore SIGTERM: a grace period of 1 s."""
+    return conftest.applied(c, paths, grace_period=1)
 
 
 # ---- reading what kubectl shows ------------------------------------------------------
@@ -231,8 +218,6 @@ def test_restart_policies_and_back_off(cluster):
         assert (r["STATUS"], r["RESTARTS"]) == ("Error", "0"), r
 
 
-@pytest.mark.xfail(strict=True, reason="kubes: a Failed pod's Ready and ContainersReady conditions have reason "
-                                       "PodCompleted; upstream (kubelet status/generate.go, since 1.25) says PodFailed")
 def test_failed_pod_is_not_ready_because_it_failed(cluster):
     c = cluster
     with applied(c, example("restart-policy", "never.yaml")):
@@ -240,6 +225,51 @@ def test_failed_pod_is_not_ready_because_it_failed(cluster):
                      what="never to fail")
         for kind in ("Ready", "ContainersReady"):
             assert (condition(p, kind)["status"], condition(p, kind).get("reason")) == ("False", "PodFailed")
+
+
+STOPPED_PODS = """
+apiVersion: v1
+kind: Pod
+metadata: {name: stops-cleanly, labels: {test: terminal-phase}}
+spec:
+  terminationGracePeriodSeconds: 10
+  containers:
+  - {name: app, image: kubes-demo:1.0}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ignores-sigterm, labels: {test: terminal-phase}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox:1.28, command: [sleep, "3600"]}
+"""
+
+
+def test_deleted_pod_ends_in_a_terminal_phase(cluster):
+    """Upstream's kubelet (since 1.27) writes a terminal phase before a deleted pod goes:
+    Succeeded when its containers exited 0 on the stop signal (kubes-demo), Failed when
+    they were killed (busybox sleep ignores SIGTERM: SIGKILL after the grace period, 137)
+    — whatever the restart policy (Always here)."""
+    c = cluster
+    c.kubectl("apply", "-f", "-", input=STOPPED_PODS)
+    try:
+        for name in ("stops-cleanly", "ignores-sigterm"):
+            wait_for(lambda: pod(c, name)["status"].get("phase") == "Running", timeout=60, what=f"{name} to run")
+        with c.kubectl_stream("get", "pods", "-l", "test=terminal-phase", "-w",
+                              "-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase") as watch:
+            c.kubectl("delete", "pod", "stops-cleanly", "ignores-sigterm", "--wait=false")
+            seen = set()
+
+            def both_terminal(line):
+                for name, phase in (("stops-cleanly", "Succeeded"), ("ignores-sigterm", "Failed")):
+                    if name in line and phase in line:
+                        seen.add(name)
+                return len(seen) == 2
+            watch.wait_line(both_terminal, timeout=60, what="stops-cleanly Succeeded and ignores-sigterm Failed")
+    finally:
+        c.kubectl("delete", "pod", "stops-cleanly", "ignores-sigterm", "--ignore-not-found", "--grace-period=1",
+                  check=False, timeout=120)
 
 
 # ---- init containers ---------------------------------------------------------------------
@@ -307,17 +337,11 @@ def test_init_containers_run_in_order(cluster, myapp_run):
     assert lines.count("Reason: Completed") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="kubes: writes the pod's status only after starting the app container, so "
-                                       "PodInitializing never shows; upstream's SyncPod (kubelet.go) sets the status "
-                                       "before the runtime starts the containers")
 def test_pod_initializing_shows_between_init_and_running(myapp_run):
     statuses = [columns(l)[2] for l in myapp_run["lines"] if not l.startswith("NAME")]
     assert "PodInitializing" in statuses[statuses.index("Init:1/2"):statuses.index("Running")], statuses
 
 
-@pytest.mark.xfail(strict=True, reason="kubes: an init container that has not started yet waits with reason "
-                                       "ContainerCreating; upstream (kubelet_pods.go convertToAPIContainerStatuses) "
-                                       "uses PodInitializing for every container of a pod with init containers")
 def test_init_container_not_started_yet_waits_with_pod_initializing(myapp_run):
     assert cstatus(myapp_run["first"], 1, init=True)["state"] == {"waiting": {"reason": "PodInitializing"}}
 
@@ -406,9 +430,6 @@ def test_readiness_gate_holds_ready_until_its_condition_is_true(cluster):
                  what="Ready after the JSON patch")
 
 
-@pytest.mark.xfail(strict=True, reason="kubes: the kubelet never sets PodScheduled, so once a merge patch has replaced "
-                                       "the conditions it stays gone; upstream's generateAPIPodStatus "
-                                       "(kubelet_pods.go) appends PodScheduled True with the kubelet's own conditions")
 def test_kubelet_restores_its_conditions_after_a_merge_patch(cluster):
     c = cluster
     with applied(c, example("readiness-gates")):
@@ -527,7 +548,7 @@ def quantity_bytes(text):
 
 
 def burstable_oom_score_adj(c, request_bytes):
-    """Upstream's policy.go: 1000 - 1000 × request / node memory, kept in 3…999 (kubes: 2…999)."""
+    """Upstream's policy.go: 1000 - 1000 × request / node memory, kept in 3…999."""
     capacity = quantity_bytes(c.get_json("node", c.node_name)["status"]["capacity"]["memory"])
     return min(max(1000 - (1000 * request_bytes) // capacity, 3), 999)
 
@@ -614,10 +635,6 @@ def read(path):
         return f.read().strip()
 
 
-@pytest.mark.xfail(strict=True, reason="kubes: pod cgroups sit side by side with default settings (cpu shares 1024, "
-                                       "no memory limit) under one kubes cgroup; upstream's kubelet nests them in a "
-                                       "cgroup per QoS class and gives each the pod's totals (cm/helpers_linux.go "
-                                       "ResourceConfigForPod, qos_container_manager_linux.go)")
 def test_pod_cgroups_carry_the_pod_totals(cluster):
     c = cluster
     with applied(c, example("qos-classes", "namespace.yaml", "qos-pod-2.yaml", "qos-pod-3.yaml")):

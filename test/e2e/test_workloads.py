@@ -145,16 +145,18 @@ def test_recreate_stops_old_pods_before_new_ones(node_cluster):
     old_pods = {p["metadata"]["name"] for p in pods_of(c, "app=recreate")}
     assert len(old_pods) == 2
     with c.kubectl_stream("get", "pods", "-l", "app=recreate", "-w", "--output-watch-events",
-                          "-o", "jsonpath={.type} {.object.metadata.name}{\"\\n\"}") as watch:
+                          "-o", "jsonpath={.type} {.object.metadata.name} {.object.status.phase}{\"\\n\"}") as watch:
         watch.wait_line(lambda line: line.startswith("ADDED "), what="the watch to start")
         c.kubectl("set", "env", "deployment/recreate", "VERSION=2")
         rollout_status(c, "recreate")
-        events = [line.split() for line in watch.drain() if line.strip()]
-    # No new pod was created while an old one still existed.
+        events = [line.split() + [""] for line in watch.drain() if line.strip()]
+    # No new pod was created while an old one still ran: the controller waits until every
+    # old pod is gone or terminal (the kubelet writes Succeeded/Failed before a deleted
+    # pod goes, as upstream's since 1.27; upstream's Recreate counts those as stopped).
     gone_at, created_at = {}, {}
-    for i, (kind, name) in enumerate(events):
-        if name in old_pods and kind == "DELETED":
-            gone_at[name] = i
+    for i, (kind, name, phase, *_) in enumerate(events):
+        if name in old_pods and (kind == "DELETED" or phase in ("Succeeded", "Failed")):
+            gone_at.setdefault(name, i)
         elif name not in old_pods and name not in created_at:
             created_at[name] = i
     assert len(created_at) == 2, created_at
