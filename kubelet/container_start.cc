@@ -263,7 +263,7 @@ Result<runtime::ContainerConfig> PodSync::MakeConfig(const Json& c, bool init, i
   cfg.cgroup_parent = k_->PodCgroup(pod_);
   cfg.log_path = k_->PodLogDir(pod_) + "/" + cname + "/" + std::to_string(attempt) + ".log";
   // hostUsers: false — the pod's own ID range (user_namespaces.h).
-  if (Status s = ConfigureUserNamespace(k_->userns_.get(), pod_, &cfg); !s.ok()) return s;
+  if (Status s = ConfigureUserNamespace(k_->userns_.get(), pod_, k_->UsernsPin(uid_), &cfg); !s.ok()) return s;
   if (!image.config.stop_signal.empty()) cfg.stop_signal = SignalNumber(image.config.stop_signal);
 
   // User: the image's, then the pod's securityContext, then the container's.

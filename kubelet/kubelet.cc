@@ -11,6 +11,7 @@
 #include "kubelet/env.h"
 #include "kubelet/volumes.h"
 #include "runtime/cgroups.h"
+#include "runtime/idmap.h"
 #include "util/subprocess.h"
 
 #include <sstream>
@@ -126,6 +127,9 @@ Status Kubelet::Cleanup(const KubeletOptions& o) {
     }
   }
   std::error_code ec;
+  // Pinned user namespaces of hostUsers: false pods (their network namespaces are gone).
+  for (const auto& e : fs::directory_iterator(run_dir + "/userns", ec)) note(runtime::UnpinNamespace(e.path().string()));
+  fs::remove(run_dir + "/userns", ec);
   for (const auto& e : fs::directory_iterator(o.data_dir + "/pods", ec)) note(TearDownVolumes(e.path().string()));
   fs::remove_all(o.data_dir + "/pods", ec);
   note(runtime::RemoveCgroup("/kubes-" + o.instance));

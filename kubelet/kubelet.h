@@ -172,6 +172,8 @@ class Kubelet {
   std::unique_ptr<StatsCollector> stats_;
   std::unique_ptr<prober::Manager> probes_;  // probes, and the threads hooks run on
   std::unique_ptr<UserNamespaceManager> userns_;  // pods with hostUsers: false (null: unavailable)
+  // Where a hostUsers: false pod's user namespace is pinned (beside the netns pins).
+  std::string UsernsPin(const std::string& uid) const { return "/run/kubes/" + options_.instance + "/userns/" + uid; }
   client::Informer pods_;
   client::Informer nodes_;  // other nodes' pod CIDRs → routes to them
   network::NodeRoutes routes_;

@@ -13,6 +13,7 @@
 #include "kubelet/logs.h"
 #include "kubelet/pod_cgroups.h"
 #include "runtime/cgroups.h"
+#include "runtime/idmap.h"
 #include "util/files.h"
 
 namespace kubes::kubelet {
@@ -78,7 +79,20 @@ bool PodSync::SetUpSandbox() {
         ports.push_back({p.value("hostPort", 0), p.value("containerPort", 0), proto, p.value("hostIP", "")});
       }
     }
-    auto ips = k_->network_->SetUp(uid_, {ns_, name_, uid_}, ports);
+    // A pod with its own user namespace gets it first: the network namespace is made
+    // inside it.
+    std::string owner_userns;
+    if (WantsUserNamespace(pod_)) {
+      owner_userns = k_->UsernsPin(uid_);
+      Status pinned = PinPodUserNamespace(k_->userns_.get(), pod_, owner_userns);
+      if (!pinned.ok()) {
+        k_->recorder_->Event(pod_, "Warning", "FailedCreatePodSandBox",
+                             "Failed to create pod sandbox: " + pinned.message());
+        RequeueAt(now_ + std::chrono::seconds(5));
+        return false;
+      }
+    }
+    auto ips = k_->network_->SetUp(uid_, {ns_, name_, uid_}, ports, owner_userns);
     if (!ips.ok()) {
       k_->recorder_->Event(pod_, "Warning", "FailedCreatePodSandBox",
                            "Failed to create pod sandbox: " + ips.status().message());
@@ -474,6 +488,7 @@ void PodSync::Cleanup() {
     k_->containers_by_pod_.erase(uid_);
   }
   (void)k_->network_->TearDown(uid_, {ns_, name_, uid_});
+  (void)runtime::UnpinNamespace(k_->UsernsPin(uid_));
   std::string dir = k_->PodDir(pod_);
   (void)TearDownVolumes(dir);
   std::error_code ec;

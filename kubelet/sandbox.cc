@@ -24,26 +24,18 @@
 // A pod that would not run anything again (restartPolicy Never, or OnFailure with every
 // app container succeeded) gets no new sandbox: its containers are stopped and its
 // status says how they ended.
-#include <linux/magic.h>
-#include <sys/vfs.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 
 #include "kubelet/pod_cgroups.h"
 #include "kubelet/pod_sync.h"
+#include "runtime/idmap.h"
 
 namespace kubes::kubelet {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A network namespace is pinned by a bind mount of nsfs on the file.
-bool NetnsPinned(const std::string& path) {
-  struct statfs st;
-  return statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
-}
 
 }  // namespace
 
@@ -70,7 +62,7 @@ bool PodSync::SandboxChanged() {
       auto candidates = PodCgroupCandidates(k_->CgroupRoot(), uid_);
       gone = std::none_of(candidates.begin(), candidates.end(), runtime::CgroupExists);
     } else {
-      gone = !NetnsPinned(k_->network_->NetnsPath(uid_));
+      gone = !runtime::IsPinnedNamespace(k_->network_->NetnsPath(uid_));
     }
   }
   if (!gone) {

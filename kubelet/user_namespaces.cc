@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "network/netns.h"
+#include "runtime/idmap.h"
 #include "util/files.h"
 
 namespace kubes::kubelet {
@@ -194,13 +195,28 @@ std::optional<UserNamespace> UserNamespaceManager::Get(const std::string& pod_ui
   return UserNamespace{mapping_.first_id + it->second * kUserNamespaceLength};
 }
 
-Status ConfigureUserNamespace(UserNamespaceManager* manager, const Json& pod, runtime::ContainerConfig* cfg) {
+Status PinPodUserNamespace(UserNamespaceManager* manager, const Json& pod, const std::string& pin) {
+  if (!WantsUserNamespace(pod)) return Status::OK();
+  if (!manager) return Internal("user namespaces are not available on this node");
+  auto ns = manager->Allocate(pod["metadata"].value("uid", ""));
+  if (!ns.ok()) return ns.status();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(pin).parent_path(), ec);
+  return runtime::PinUserNamespace(ns->host_id, ns->length, pin);
+}
+
+Status ConfigureUserNamespace(UserNamespaceManager* manager, const Json& pod, const std::string& pin,
+                              runtime::ContainerConfig* cfg) {
   if (!WantsUserNamespace(pod)) return Status::OK();
   if (!manager) return Internal("user namespaces are not available on this node");
   auto ns = manager->Allocate(pod["metadata"].value("uid", ""));
   if (!ns.ok()) return ns.status();
   cfg->userns_host_id = ns->host_id;
   cfg->userns_size = ns->length;
+  if (runtime::IsPinnedNamespace(pin)) {
+    cfg->userns_path = pin;
+    return Status::OK();
+  }
   if (cfg->netns_path.empty()) return Status::OK();  // hostNetwork is refused with hostUsers: false
   return network::RunInNetns(cfg->netns_path, [] {
     std::ofstream out("/proc/sys/net/ipv4/ip_unprivileged_port_start");

@@ -93,13 +93,20 @@ Result<UserNamespace> ParseUserNamespaceJson(const std::string& text);
 // Whether the pod asks for a user namespace (spec.hostUsers: false).
 bool WantsUserNamespace(const nlohmann::json& pod);
 
+// The pod's user namespace, made before its network namespace (PodSync::SetUpSandbox):
+// its range allocated and the namespace pinned at `pin`, so that the network namespace
+// belongs to it, as containerd and CRI-O set pods up. Root in the pod then owns the
+// pod's network (binds low ports, mounts sysfs), and `kubectl exec` can enter both.
+Status PinPodUserNamespace(UserNamespaceManager* manager, const nlohmann::json& pod, const std::string& pin);
+
 // For a container of a pod with hostUsers: false: the pod's range in `cfg`
 // (userns_host_id/size, which the runtime turns into uid/gid mappings and idmapped
-// mounts), and, once per call, the pod's network namespace at `netns_path` told that
-// ports below 1024 need no privilege — the namespace belongs to the host's user
-// namespace, so root in the pod lacks CAP_NET_BIND_SERVICE there (containerd
-// creates the namespace inside the pod's user namespace instead).
-Status ConfigureUserNamespace(UserNamespaceManager* manager, const nlohmann::json& pod,
+// mounts) and the pinned namespace at `pin` to join. A pod whose network namespace
+// predates its pinned user namespace (made by an older kubes) gets a user namespace of
+// its own per container, and its network namespace is told that ports below 1024 need
+// no privilege (it belongs to the host's user namespace, where root in the pod lacks
+// CAP_NET_BIND_SERVICE).
+Status ConfigureUserNamespace(UserNamespaceManager* manager, const nlohmann::json& pod, const std::string& pin,
                               runtime::ContainerConfig* cfg);
 
 }  // namespace kubes::kubelet

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,10 +29,57 @@ Status OnFreshThread(const std::function<Status()>& fn) {
 
 }  // namespace
 
-Status CreateNetns(const std::string& path) {
+// A network namespace made inside the user namespace pinned at `owner_userns`: only a
+// single-threaded process may enter a user namespace, so a forked child does it, makes
+// the network namespace and waits while the parent pins it from /proc/<child>/ns/net.
+Status CreateOwnedNetns(const std::string& path, const std::string& owner_userns) {
+  int userns = open(owner_userns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (userns < 0) return Errno("open " + owner_userns);
+  int ready[2], done[2];
+  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) {
+    close(userns);
+    return Errno("pipe");
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(userns);
+    return Errno("fork");
+  }
+  if (pid == 0) {
+    close(ready[0]);
+    close(done[1]);
+    char ok = setns(userns, CLONE_NEWUSER) == 0 && unshare(CLONE_NEWNET) == 0 ? 1 : 0;
+    (void)!write(ready[1], &ok, 1);
+    char ignored;
+    (void)!read(done[0], &ignored, 1);  // until the parent has pinned the namespace
+    _exit(0);
+  }
+  close(userns);
+  close(ready[1]);
+  close(done[0]);
+  char ok = 0;
+  bool made = read(ready[0], &ok, 1) == 1 && ok == 1;
+  close(ready[0]);
+  Status s = made ? Status::OK() : Internal("create a network namespace in the user namespace " + owner_userns);
+  if (made) {
+    std::string child = "/proc/" + std::to_string(pid) + "/ns/net";
+    if (mount(child.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) s = Errno("bind-mount " + path);
+  }
+  close(done[1]);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return s;
+}
+
+Status CreateNetns(const std::string& path, const std::string& owner_userns) {
   int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("create " + path);
   close(fd);
+  if (!owner_userns.empty()) {
+    Status s = CreateOwnedNetns(path, owner_userns);
+    if (!s.ok()) unlink(path.c_str());
+    return s;
+  }
   Status s = OnFreshThread([&]() -> Status {
     if (unshare(CLONE_NEWNET) != 0) return Errno("unshare(CLONE_NEWNET)");
     std::string self = "/proc/self/task/" + std::to_string(gettid()) + "/ns/net";

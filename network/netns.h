@@ -12,8 +12,11 @@
 
 namespace kubes::network {
 
-// Creates a new network namespace pinned at `path` (the file is created).
-Status CreateNetns(const std::string& path);
+// Creates a new network namespace pinned at `path` (the file is created). With
+// `owner_userns` (a pinned user namespace) the network namespace belongs to that user
+// namespace — a pod with `hostUsers: false`, whose root then owns its network — instead
+// of the host's.
+Status CreateNetns(const std::string& path, const std::string& owner_userns = "");
 // Unmounts and removes `path`; no error when it does not exist.
 Status DeleteNetns(const std::string& path);
 // Runs `fn` on a thread inside the namespace at `path` and returns its result.

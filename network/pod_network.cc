@@ -121,11 +121,12 @@ Result<std::string> PodNetwork::RunPlugin(const std::string& type, const std::st
 }
 
 Result<std::vector<std::string>> PodNetwork::SetUp(const std::string& sandbox, const PodRef& pod,
-                                                   const std::vector<PortMapping>& ports) {
+                                                   const std::vector<PortMapping>& ports,
+                                                   const std::string& owner_userns) {
   std::string ns = NetnsPath(sandbox);
   std::error_code ec;
   if (!fs::exists(ns, ec)) {
-    Status s = CreateNetns(ns);
+    Status s = CreateNetns(ns, owner_userns);
     if (!s.ok()) return s;
   }
   auto fail = [&](Status s) -> Status {

@@ -48,8 +48,10 @@ class PodNetwork {
   static Result<std::unique_ptr<PodNetwork>> Open(NetworkOptions options);
 
   // Creates the namespace for `sandbox` and wires it; returns the pod's IPs (IPv4 first).
+  // `owner_userns`: the pod's pinned user namespace, which then owns the network
+  // namespace (hostUsers: false); "" for the host's.
   Result<std::vector<std::string>> SetUp(const std::string& sandbox, const PodRef& pod,
-                                         const std::vector<PortMapping>& ports);
+                                         const std::vector<PortMapping>& ports, const std::string& owner_userns = "");
   // Undoes SetUp (releases the addresses and port mappings, deletes the namespace).
   // Safe to call again or for a sandbox that was never set up.
   Status TearDown(const std::string& sandbox, const PodRef& pod);

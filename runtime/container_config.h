@@ -76,6 +76,7 @@ struct ContainerConfig {
   // User namespace (hostUsers: false): container IDs 0..size map to host_id..
   uint32_t userns_host_id = 0;
   uint32_t userns_size = 0;
+  std::string userns_path;  // the pod's pinned user namespace to join ("" = a new one)
 
   std::string log_path;  // CRI-format log file the monitor writes
   int stop_signal = 15;  // SIGTERM unless the image says otherwise

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +103,39 @@ Status IdmappedBind(const std::string& source, const std::string& target, int us
   }
   close(tree);  // a detached tree that was not moved goes away with its last fd
   return s;
+}
+
+bool IsPinnedNamespace(const std::string& path) {
+  struct statfs st;
+  return statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
+}
+
+Status PinUserNamespace(uint32_t host_id, uint32_t size, const std::string& path) {
+  if (IsPinnedNamespace(path)) return Status::OK();
+  auto fd = UserNamespaceFd(host_id, size);
+  if (!fd.ok()) return fd.status();
+  int file = open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+  Status s = Status::OK();
+  if (file < 0) {
+    s = Internal(Errno("create " + path));
+  } else {
+    close(file);
+    std::string self = "/proc/self/fd/" + std::to_string(*fd);
+    if (mount(self.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      s = Internal(Errno("pin the user namespace at " + path));
+      unlink(path.c_str());
+    }
+  }
+  close(*fd);
+  return s;
+}
+
+Status UnpinNamespace(const std::string& path) {
+  if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Internal(Errno("unmount " + path));
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return Internal(Errno("remove " + path));
+  return Status::OK();
 }
 
 bool HasMountsAtOrBelow(const std::string& path) {

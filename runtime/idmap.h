@@ -37,6 +37,16 @@ Result<int> UserNamespaceFd(uint32_t host_id, uint32_t size);
 // with the kernel's error (EINVAL) and nothing is mounted.
 Status IdmappedBind(const std::string& source, const std::string& target, int userns_fd, bool recursive);
 
+// Creates a user namespace with the maps "0 host_id size" and pins it at `path` (a
+// bind mount of the namespace on a file, as `ip netns add` pins network namespaces):
+// the pod's user namespace, which owns its network namespace and which every container
+// of the pod joins by path. Nothing happens when `path` already pins a namespace.
+Status PinUserNamespace(uint32_t host_id, uint32_t size, const std::string& path);
+// Unmounts and removes a pinned namespace file; no error when there is none.
+Status UnpinNamespace(const std::string& path);
+// Whether `path` is a file with a namespace bind-mounted on it.
+bool IsPinnedNamespace(const std::string& path);
+
 // Whether `path` is a mount point or has one below it (read from
 // /proc/self/mountinfo): what a recursive removal must never descend into.
 bool HasMountsAtOrBelow(const std::string& path);

@@ -95,7 +95,10 @@ Json BuildOCISpec(const ContainerConfig& c, const std::string& rootfs) {
   Json namespaces = Json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (!c.pid_ns_path.empty()) namespaces[0]["path"] = c.pid_ns_path;
   if (!c.netns_path.empty()) namespaces.push_back({{"type", "network"}, {"path", c.netns_path}});
-  if (c.userns_size > 0) namespaces.push_back({{"type", "user"}});
+  if (c.userns_size > 0) {
+    // Joined by path, the mappings below only tell the runtime who root is.
+    namespaces.push_back(c.userns_path.empty() ? Json{{"type", "user"}} : Json{{"type", "user"}, {"path", c.userns_path}});
+  }
 
   Json resources = {{"devices", Json::array({{{"allow", c.privileged}, {"access", "rwm"}}})}};
   if (c.resources.memory_limit_bytes > 0) resources["memory"] = {{"limit", c.resources.memory_limit_bytes}};

@@ -244,6 +244,13 @@ def test_user_namespaces(cluster):
         # belongs to root as the pod sees it.
         assert "hello from a configMap" in log and "written by root in the pod" in log, log
         assert any(l.split()[2:4] == ["0", "0"] and l.endswith("/scratch/file") for l in log.splitlines()), log
+        # The pod's network namespace belongs to the pod's user namespace: `kubectl exec`
+        # enters both, and root in the pod may bind a port below 1024 without help.
+        out = c.kubectl("exec", "userns-demo-1", "--", "sh", "-c",
+                        "cat /proc/self/uid_map; nc -l -p 80 -e true </dev/null >/dev/null 2>&1 & "
+                        "sleep 0.5; netstat -ltn; kill $!", timeout=60).stdout
+        assert out.split()[:3] == ["0", str(m1[1]), "65536"], out
+        assert ":80 " in out, out
 
         # A restart of kubes adopts the pods with the ranges they have, and a new pod
         # gets a range of its own (the allocations came back from disk).
