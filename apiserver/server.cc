@@ -15,6 +15,8 @@
 #include <cstring>
 #include <set>
 
+#include "util/strings.h"
+
 namespace kubes::apiserver {
 namespace {
 
@@ -28,33 +30,17 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 // An idle keep-alive connection is closed after this long.
 constexpr int kIdleTimeoutSeconds = 600;
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 void ParseTarget(std::string_view target, Request& req) {
   auto q = target.find('?');
-  req.path = PercentDecode(target.substr(0, q));
+  req.path = PercentDecode(target.substr(0, q), true);
   if (q == std::string_view::npos) return;
   std::string_view query = target.substr(q + 1);
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     auto eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    std::string key = PercentDecode(pair.substr(0, eq), true);
+    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
     if (!key.empty()) req.query.emplace(std::move(key), std::move(value));
     if (amp == std::string_view::npos) break;
     query = query.substr(amp + 1);

@@ -5,23 +5,12 @@
 #include <cstdlib>
 
 #include "client/http/url.h"
+#include "util/strings.h"
 
 namespace kubes::client::http {
 namespace {
 
 constexpr size_t kMaxHeadBytes = 1024 * 1024;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -54,7 +43,7 @@ size_t ChunkedDecoder::Feed(std::string_view in, std::string* out) {
         }
         char* end = nullptr;
         unsigned long long n = std::strtoull(line_.c_str(), &end, 16);
-        std::string_view rest = Trim(std::string_view(end, line_.c_str() + line_.size() - end));
+        std::string_view rest = TrimSpace(std::string_view(end, line_.c_str() + line_.size() - end));
         if ((!rest.empty() && rest[0] != ';') || n > (1ull << 40)) {
           state_ = State::kFailed;
           break;
@@ -88,7 +77,7 @@ size_t ChunkedDecoder::Feed(std::string_view in, std::string* out) {
           line_ += c;
           break;
         }
-        if (Trim(line_).empty()) state_ = State::kDone;
+        if (TrimSpace(line_).empty()) state_ = State::kDone;
         line_.clear();
         break;
       }
@@ -124,11 +113,11 @@ Status ParseResponseHead(std::string_view head, HttpResponse* resp) {
     line_end = next;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      if (Trim(line).empty()) continue;
+      if (TrimSpace(line).empty()) continue;
       return Internal("malformed HTTP response: bad header line");
     }
-    std::string name = Lower(Trim(line.substr(0, colon)));
-    std::string value(Trim(line.substr(colon + 1)));
+    std::string name = LowerASCII(TrimSpace(line.substr(0, colon)));
+    std::string value(TrimSpace(line.substr(colon + 1)));
     auto [it, fresh] = resp->headers.emplace(name, value);
     if (!fresh) it->second += ", " + value;
   }
@@ -137,7 +126,7 @@ Status ParseResponseHead(std::string_view head, HttpResponse* resp) {
 
 BodyFraming FramingOf(const HttpResponse& resp, bool head_request) {
   if (head_request || resp.status / 100 == 1 || resp.status == 204 || resp.status == 304) return BodyFraming::kNone;
-  if (Lower(resp.Header("transfer-encoding")).find("chunked") != std::string::npos) return BodyFraming::kChunked;
+  if (LowerASCII(resp.Header("transfer-encoding")).find("chunked") != std::string::npos) return BodyFraming::kChunked;
   if (resp.headers.count("content-length")) return BodyFraming::kLength;
   return BodyFraming::kUntilClose;
 }
@@ -172,7 +161,7 @@ std::string FormatRequest(std::string_view method, std::string_view target, std:
   req.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
   req.append("Host: ").append(host).append("\r\n");
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(name);
+    std::string lower = LowerASCII(name);
     if (lower == "host" || lower == "content-length" || lower == "transfer-encoding") continue;
     if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) continue;  // never let a value end the head
     req.append(name).append(": ").append(value).append("\r\n");
@@ -229,7 +218,7 @@ Status HttpConnection::ReadHead(HttpResponse* resp) {
 
 Status HttpConnection::ReadBody(HttpResponse* resp, bool head_request) {
   resp->body.clear();
-  bool close = Lower(resp->Header("connection")).find("close") != std::string::npos;
+  bool close = LowerASCII(resp->Header("connection")).find("close") != std::string::npos;
   switch (FramingOf(*resp, head_request)) {
     case BodyFraming::kNone:
       break;

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "kubelet/prober/net.h"
+#include "util/strings.h"
 #include "util/time.h"
 
 namespace kubes::kubelet::prober {
@@ -76,20 +77,6 @@ bool ParseHealthCheckResponse(std::string_view msg, int* status) {
     }
   }
   return true;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 std::string ErrorCodeName(uint32_t code) {

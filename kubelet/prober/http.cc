@@ -5,6 +5,7 @@
 #include <map>
 
 #include "kubelet/prober/net.h"
+#include "util/strings.h"
 
 namespace kubes::kubelet::prober {
 namespace {
@@ -14,25 +15,13 @@ constexpr int kMaxRedirects = 10;
 constexpr const char* kHeadTimeout = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
 constexpr const char* kBodyTimeout = "context deadline exceeded (Client.Timeout or context cancellation while reading body)";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 // Header values never carry a line break onto the wire (Go replaces them with spaces).
 std::string OneLine(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c == '\r' || c == '\n') c = ' ';
   }
-  return std::string(Trim(out));
+  return std::string(TrimSpace(out));
 }
 
 // The path as it goes on the request line: leading slash, no spaces or control bytes.
@@ -80,7 +69,7 @@ bool RedirectTarget(const HTTPRequest& from, const std::string& location, HTTPRe
   std::string loc = location;
   auto scheme_end = loc.find("://");
   if (scheme_end != std::string::npos && loc.find('/') > scheme_end) {
-    to->scheme = Lower(loc.substr(0, scheme_end));
+    to->scheme = LowerASCII(loc.substr(0, scheme_end));
     if (to->scheme != "http" && to->scheme != "https") return false;
     loc = loc.substr(scheme_end + 1);  // "//host:port/path"
   }
@@ -146,9 +135,9 @@ Result<HTTPResponse> RoundTrip(const HTTPRequest& req, Deadline deadline, const 
 }  // namespace
 
 std::string HTTPResponse::Header(std::string_view name) const {
-  std::string want = Lower(name);
+  std::string want = LowerASCII(name);
   for (const auto& h : headers) {
-    if (Lower(h.name) == want) return h.value;
+    if (LowerASCII(h.name) == want) return h.value;
   }
   return "";
 }
@@ -206,7 +195,7 @@ Result<int> ResolveContainerPort(const Json& port, const Json& container) {
 Result<HTTPRequest> NewRequestForHTTPGetAction(const Json& action, const Json& container, const std::string& pod_ip,
                                                const std::string& user_agent) {
   HTTPRequest req;
-  req.scheme = Lower(action.value("scheme", "HTTP"));
+  req.scheme = LowerASCII(action.value("scheme", "HTTP"));
   if (req.scheme.empty()) req.scheme = "http";
   req.host = action.value("host", "");
   if (req.host.empty()) req.host = pod_ip;
@@ -335,7 +324,7 @@ ResponseParser::State ResponseParser::ParseHead() {
     std::string head = buffer_.substr(0, end);
     buffer_.erase(0, body_at);
     size_t line_end = head.find('\n');
-    std::string status_line(Trim(head.substr(0, line_end)));
+    std::string status_line(TrimSpace(head.substr(0, line_end)));
     if (status_line.rfind("HTTP/", 0) != 0 || status_line.find(' ') == std::string::npos) {
       return Fail("malformed HTTP response \"" + status_line.substr(0, 64) + "\"");
     }
@@ -353,13 +342,13 @@ ResponseParser::State ResponseParser::ParseHead() {
       pos = next + 1;
       size_t colon = line.find(':');
       if (colon == std::string_view::npos || colon == 0 || line[0] == ' ' || line[0] == '\t') continue;
-      response_.headers.push_back({std::string(Trim(line.substr(0, colon))), std::string(Trim(line.substr(colon + 1)))});
+      response_.headers.push_back({std::string(TrimSpace(line.substr(0, colon))), std::string(TrimSpace(line.substr(colon + 1)))});
     }
     // 1xx answers come before the real one.
     if (response_.status >= 100 && response_.status < 200 && response_.status != 101) continue;
     head_done_ = true;
   }
-  std::string te = Lower(response_.Header("Transfer-Encoding"));
+  std::string te = LowerASCII(response_.Header("Transfer-Encoding"));
   std::string length = response_.Header("Content-Length");
   if (response_.status == 204 || response_.status == 304 || response_.status < 200) {
     mode_ = BodyMode::kNone;
@@ -422,7 +411,7 @@ ResponseParser::State ResponseParser::ParseBody() {
     if (nl == std::string::npos) {
       return buffer_.size() > 4096 ? Fail("malformed chunked encoding") : State::kNeedMore;
     }
-    std::string size_text(Trim(std::string_view(buffer_).substr(0, nl)));
+    std::string size_text(TrimSpace(std::string_view(buffer_).substr(0, nl)));
     size_text = size_text.substr(0, size_text.find(';'));
     buffer_.erase(0, nl + 1);
     if (size_text.empty() || size_text.size() > 15 || !AllOf(size_text, isxdigit)) {

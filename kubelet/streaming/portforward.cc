@@ -25,12 +25,6 @@ constexpr size_t kReadChunk = 32 * 1024;
 // Stop reading the client while this much waits for one pod connection to take it.
 constexpr size_t kMaxPendingToPod = 4 << 20;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::vector<std::string> CommaList(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -378,8 +372,8 @@ void Session::ExpirePairs() {
 }  // namespace
 
 bool IsSpdyUpgradeRequest(const apiserver::Request& req) {
-  return Lower(req.Header("connection")).find("upgrade") != std::string::npos &&
-         Lower(req.Header("upgrade")).find("spdy/3.1") != std::string::npos;
+  return LowerASCII(req.Header("connection")).find("upgrade") != std::string::npos &&
+         LowerASCII(req.Header("upgrade")).find("spdy/3.1") != std::string::npos;
 }
 
 void ServePortForward(ByteStream& stream, const PortForwarder& forwarder) {

@@ -15,18 +15,6 @@ namespace {
 
 constexpr char kWebSocketGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Go's %v of a []string: "[a b c]".
 std::string GoList(const std::vector<std::string>& v) { return "[" + Join(v, " ") + "]"; }
 
@@ -43,8 +31,8 @@ bool IsControl(Opcode op) { return (static_cast<uint8_t>(op) & 0x8) != 0; }
 // ---- Handshake -------------------------------------------------------------------
 
 bool IsWebSocketRequest(const apiserver::Request& req) {
-  if (Lower(Trim(req.Header("upgrade"))) != "websocket") return false;
-  return Lower(req.Header("connection")).find("upgrade") != std::string::npos;
+  if (LowerASCII(TrimSpace(req.Header("upgrade"))) != "websocket") return false;
+  return LowerASCII(req.Header("connection")).find("upgrade") != std::string::npos;
 }
 
 std::vector<std::string> RequestedSubprotocols(const apiserver::Request& req) {
@@ -53,7 +41,7 @@ std::vector<std::string> RequestedSubprotocols(const apiserver::Request& req) {
   std::string_view rest = all;
   while (!rest.empty()) {
     size_t comma = rest.find(',');
-    std::string_view one = Trim(rest.substr(0, comma));
+    std::string_view one = TrimSpace(rest.substr(0, comma));
     if (!one.empty()) out.emplace_back(one);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
@@ -87,11 +75,11 @@ Result<WebSocketHandshake> NegotiateWebSocket(const apiserver::Request& req,
   if (!IsWebSocketRequest(req)) {
     return BadRequest("unable to upgrade: missing the headers Connection: Upgrade and Upgrade: websocket");
   }
-  std::string version(Trim(req.Header("sec-websocket-version")));
+  std::string version(TrimSpace(req.Header("sec-websocket-version")));
   if (version != "13") {
     return BadRequest("unable to upgrade: unsupported WebSocket version \"" + version + "\" (13 is required)");
   }
-  std::string key(Trim(req.Header("sec-websocket-key")));
+  std::string key(TrimSpace(req.Header("sec-websocket-key")));
   auto decoded = pki::Base64Decode(key);
   if (!decoded || decoded->size() != 16) {
     return BadRequest("unable to upgrade: Sec-WebSocket-Key must be 16 bytes in base64");
