@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "workloads"))
 
 import host  # noqa: E402
 from cluster import ApiError, KubesServer, PodWatch, is_ready, parallel_create  # noqa: E402
-from cpu import TICK, CpuMeter  # noqa: E402
+from cpu import CpuMeter, thread_user_system  # noqa: E402
 from host import State, exit_on_signals, free_slash16s, harness_args, log, percentile, rss_kib  # noqa: E402
 from podbench import CREATE_THREADS, kubes_flags, node_pod_capacity  # noqa: E402
 from workbench import ServerRecord, cleanup as workbench_cleanup, stop_server  # noqa: E402
@@ -114,28 +114,8 @@ def access_log(data, pod):
     return out
 
 
-def thread_times(pid):
-    """{tid: (name, user s, system s)} of the process's live threads."""
-    out = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                text = f.read()
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        out[tid] = (name, int(fields[11]) / TICK, int(fields[12]) / TICK)
-    return out
-
-
 def prober_user_system(before, after):
-    """(user, system) seconds the prober's threads spent between two thread_times."""
+    """(user, system) seconds the prober's threads spent between two thread_user_system readings."""
     user = system = 0.0
     for tid, (name, u, s) in after.items():
         if "probe" not in name:
@@ -277,11 +257,11 @@ def run(args, state, res, octets):
         log(f"steady: {SETTLE_S} s to settle, then {STEADY_S} s measured")
         time.sleep(SETTLE_S)
         meter = CpuMeter(srv.proc.pid, time.monotonic)
-        threads0 = thread_times(srv.proc.pid)
+        threads0 = thread_user_system(srv.proc.pid)
         wall0 = time.time()
         time.sleep(STEADY_S)
         res.cpu = meter.stop()
-        res.prober_user_system = prober_user_system(threads0, thread_times(srv.proc.pid))
+        res.prober_user_system = prober_user_system(threads0, thread_user_system(srv.proc.pid))
         wall1 = time.time()
         res.rss_kib = rss_kib(srv.proc.pid)
         answered = sum(1 for p in pods.values() for t, _ in access_log(data, p) if wall0 <= t < wall1)

@@ -44,8 +44,8 @@ def process_cpu(pid):
     return (int(f[11]) + int(f[12])) / TICK, (int(f[13]) + int(f[14])) / TICK
 
 
-def thread_cpu(pid):
-    """{tid: (name, CPU seconds)} of the process's live threads."""
+def thread_user_system(pid):
+    """{tid: (name, user s, system s)} of the process's live threads."""
     out = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
@@ -58,8 +58,13 @@ def thread_cpu(pid):
                 name = c.read().strip()
         except OSError:
             continue  # exited between the listing and the read
-        out[tid] = (name, (int(f[11]) + int(f[12])) / TICK)
+        out[tid] = (name, int(f[11]) / TICK, int(f[12]) / TICK)
     return out
+
+
+def thread_cpu(pid):
+    """{tid: (name, CPU seconds)} of the process's live threads."""
+    return {tid: (name, user + system) for tid, (name, user, system) in thread_user_system(pid).items()}
 
 
 def process_name(pid):
