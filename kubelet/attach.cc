@@ -1,8 +1,10 @@
 // kubectl attach: the container's own stdin/stdout/stderr, through the attach socket
-// conmon keeps for every container (upstream: the CRI Attach call; CRI-O uses the same
-// conmon socket). Packets read from the socket start with one byte naming the stream
-// (2 stdout, 3 stderr); bytes written to it go to the container's stdin. A window
-// size change is a line "1 <height> <width>" on conmon's control FIFO.
+// its kubes-monitor keeps (upstream: the CRI Attach call; CRI-O's conmon has the same
+// socket; runtime/monitor/README.md has the protocol). Packets read from the socket
+// start with one byte naming the stream (2 stdout, 3 stderr); bytes written to it go
+// to the container's stdin, and shutting down our sending side ends that input (a
+// stdinOnce container's stdin is closed then). A window size change is a line
+// "1 <height> <width>" on the monitor's control FIFO.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "kubelet/kubelet.h"
@@ -33,31 +36,44 @@ Result<streaming::Process> Kubelet::AttachProcess(const std::string& id, const s
     close(sock);
     return Internal("attach to container " + id + ": " + strerror(err));
   }
-  int out[2], errp[2];
-  if (pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+  int out[2], errp[2], in[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || (o.stdin && pipe2(in, O_CLOEXEC))) {
     close(sock);
     return Internal(std::string("pipe: ") + strerror(errno));
   }
-  // Split the socket's packets into the two output pipes until either side ends. The
-  // session makes its stdin descriptor (a dup of this socket, so the same open file)
-  // non-blocking: wait with poll, and take EAGAIN as "nothing yet".
-  std::thread([sock, out_w = out[1], err_w = errp[1]] {
+  // The socket is closed when both relay threads are done with it.
+  auto socket_owner = std::shared_ptr<void>(nullptr, [sock](void*) { close(sock); });
+  // Split the socket's packets into the two output pipes until either side ends.
+  std::thread([sock, socket_owner, out_w = out[1], err_w = errp[1]] {
     char buf[8193];
     while (true) {
-      pollfd pfd{sock, POLLIN, 0};
-      if (poll(&pfd, 1, -1) < 0 && errno != EINTR) break;
-      ssize_t n = recv(sock, buf, sizeof buf, MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      ssize_t n = recv(sock, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       int fd = buf[0] == 3 ? err_w : out_w;
       if (write(fd, buf + 1, n - 1) < 0 && errno == EPIPE) break;
     }
     close(out_w);
     close(err_w);
-    close(sock);
+    // Unblocks the stdin relay, which may still wait to send.
+    shutdown(sock, SHUT_RDWR);
   }).detach();
+  // The session's stdin into the socket, one packet per read; its end shuts down our
+  // sending side, which the monitor takes as the end of the container's input.
+  if (o.stdin) {
+    std::thread([sock, socket_owner, in_r = in[0]] {
+      char buf[8192];
+      while (true) {
+        ssize_t n = read(in_r, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || send(sock, buf, n, MSG_NOSIGNAL) < 0) break;
+      }
+      shutdown(sock, SHUT_WR);
+      close(in_r);
+    }).detach();
+  }
   streaming::Process p;
-  p.stdin_fd = o.stdin ? dup(sock) : -1;
+  p.stdin_fd = o.stdin ? in[1] : -1;
   if (o.stdout) p.stdout_fd = out[0];
   else close(out[0]);
   if (o.stderr && !o.tty) p.stderr_fd = errp[0];

@@ -109,7 +109,7 @@ void Kubelet::RemoveReleasedLocalVolumes() {
 }
 
 void Kubelet::WatchExits(const std::atomic<bool>& stop) {
-  // conmon writes <exit dir>/<container id> when a container exits: that is the
+  // A container's monitor writes <exit dir>/<container id> when the container exits: that is the
   // kubelet's PLEG here (upstream relists the runtime every second).
   int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (fd < 0) return;

@@ -90,7 +90,7 @@ Status Kubelet::Cleanup(const KubeletOptions& o) {
     if (!s.ok() && first.ok()) first = s;
   };
   std::string run_dir = "/run/kubes/" + o.instance;
-  auto rt = runtime::Runtime::Open({o.data_dir + "/containers", run_dir, o.oci_runtime, "conmon"});
+  auto rt = runtime::Runtime::Open({o.data_dir + "/containers", run_dir, o.oci_runtime});
   if (rt.ok()) {
     for (const auto& c : (*rt)->List()) note((*rt)->Remove(c.id));
   }
@@ -170,7 +170,7 @@ Status Kubelet::Run(const std::atomic<bool>& stop) {
     return Status(Code::kServiceUnavailable, "the node needs root to run containers (run kubes as root, or --disable-node)");
   }
   auto rt = runtime::Runtime::Open({options_.data_dir + "/containers", "/run/kubes/" + options_.instance,
-                                    options_.oci_runtime, "conmon"});
+                                    options_.oci_runtime});
   if (!rt.ok()) return rt.status();
   runtime_ = std::move(rt).value();
   // The containers a previous run left (adopted), indexed by pod.

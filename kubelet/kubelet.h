@@ -3,7 +3,7 @@
 //
 // The shape follows upstream, much reduced:
 //   pod informer (spec.nodeName = this node) ─┐
-//   container exits (PLEG: conmon's exit files)├─> work queue of pod UIDs ─> SyncPod
+//   container exits (PLEG: monitors' exit files)├─> work queue of pod UIDs ─> SyncPod
 //   timers (back-off ends, grace periods)     ─┘
 // SyncPod (pod_sync.cc) is level-triggered: it compares the pod's spec with the
 // containers the runtime has for it, starts, restarts or stops what differs, and
@@ -144,7 +144,7 @@ class Kubelet {
   // eviction.cc: MemoryPressure and the eviction of one pod, from the stats just read.
   void EnforceEviction(const std::vector<PodStatsRef>& pods);
   apiserver::Response ServeStatsSummary(const apiserver::Request& req);
-  // A session on a container's own stdio through conmon's attach socket (attach.cc).
+  // A session on a container's own stdio through its monitor's attach socket (attach.cc).
   Result<streaming::Process> AttachProcess(const std::string& id, const streaming::Options& o);
   // The runtime container that runs `container` of a pod now (or ran it last).
   Result<runtime::ContainerStatus> FindContainer(const std::string& ns, const std::string& pod,

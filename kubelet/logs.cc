@@ -128,8 +128,8 @@ void FollowLog(const std::string& path, const LogOptions& o, apiserver::Response
 }
 
 // Upstream's container log manager: a log past containerLogMaxSize is renamed to
-// <name>.<timestamp> and conmon is told to reopen its file (message 2 on its control
-// FIFO); of the rotated files only the newest containerLogMaxFiles-1 are kept.
+// <name>.<timestamp> and the container's monitor is told to reopen its file (message 2
+// on its control FIFO); of the rotated files only the newest containerLogMaxFiles-1 are kept.
 // `kubectl logs` reads the current file, as upstream.
 void Kubelet::RotateLogs() {
   namespace fs = std::filesystem;

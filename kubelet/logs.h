@@ -1,4 +1,4 @@
-// Reading container logs in the CRI format conmon writes — one line per chunk:
+// Reading container logs in the CRI format kubes-monitor writes — one line per chunk:
 // "<RFC 3339 time> <stdout|stderr> <F|P> <text>", P marking a partial line that the
 // next chunk continues (upstream: pkg/kubelet/kuberuntime/logs).
 //

@@ -206,10 +206,13 @@ std::optional<CgroupUsage> ReadCgroupUsage(const std::string& path) {
   return u;
 }
 
-bool CgroupOOMKilled(const std::string& path) {
+std::string CgroupOOMFile(const std::string& path) {
   const CgroupLayout& l = DetectCgroups();
-  if (l.unified) return StatValue(ReadFileOrEmpty(l.root + path + "/memory.events"), "oom_kill").value_or(0) > 0;
-  return StatValue(ReadFileOrEmpty(l.root + "/memory" + path + "/memory.oom_control"), "oom_kill").value_or(0) > 0;
+  return l.unified ? l.root + path + "/memory.events" : l.root + "/memory" + path + "/memory.oom_control";
+}
+
+bool CgroupOOMKilled(const std::string& path) {
+  return StatValue(ReadFileOrEmpty(CgroupOOMFile(path)), "oom_kill").value_or(0) > 0;
 }
 
 }  // namespace kubes::runtime

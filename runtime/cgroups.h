@@ -55,5 +55,7 @@ std::optional<CgroupUsage> ReadCgroupUsage(const std::string& path);
 
 // True when the memory controller recorded an OOM kill in `path`.
 bool CgroupOOMKilled(const std::string& path);
+// The file where it does: "oom_kill N" in memory.events (v2) or memory.oom_control (v1).
+std::string CgroupOOMFile(const std::string& path);
 
 }  // namespace kubes::runtime

@@ -1,6 +1,7 @@
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "runtime/cgroups.h"
+#include "runtime/embedded_monitor.h"
 #include "runtime/idmap.h"
 #include "runtime/oci_spec.h"
 #include "util/files.h"
@@ -185,6 +187,54 @@ void UnmountIdmapped(const std::string& bundle) {
   for (const auto& e : fs::directory_iterator(bundle + "/idmap", ec)) umount2(e.path().c_str(), MNT_DETACH);
 }
 
+// Writes the monitor kubes carries to `path` unless the file there already holds the
+// same bytes. A new file replaces the old by rename: monitors that are running keep
+// the file they were started from (its inode lives on until the last one exits).
+Status InstallMonitor(const std::string& path) {
+  std::string_view program = EmbeddedMonitor();
+  struct statvfs vfs;
+  if (statvfs(fs::path(path).parent_path().c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
+    return Status(Code::kServiceUnavailable, "the container monitor cannot run from " + path +
+                                                 ": its file system is mounted noexec");
+  }
+  if (access(path.c_str(), X_OK) == 0 && ReadFileOrEmpty(path) == program) return Status::OK();
+  std::string tmp = path + "." + std::to_string(getpid()) + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(program.data(), static_cast<std::streamsize>(program.size()));
+    if (out.flush(); !out) {
+      unlink(tmp.c_str());
+      return Internal("write " + tmp + ": " + strerror(errno));
+    }
+  }
+  if (chmod(tmp.c_str(), 0755) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = strerror(errno);
+    unlink(tmp.c_str());
+    return Internal("install the container monitor as " + path + ": " + err);
+  }
+  return Status::OK();
+}
+
+// The monitor's answer on the sync pipe: "ok <pid>" or "error <text>", then end of
+// file. It comes once the OCI runtime's `create` has finished.
+std::string ReadMonitorAnswer(int fd) {
+  std::string answer;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    int ready = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;  // no answer in time
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.append(buf, n);
+  }
+  return answer;
+}
+
 }  // namespace
 
 std::string NewContainerID() {
@@ -225,17 +275,16 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options) {
   if (rt->oci_runtime_.empty()) {
     return Status(Code::kServiceUnavailable, "no OCI runtime: " + (options.oci_runtime.empty() ? why : options.oci_runtime + " not found"));
   }
-  if (FindProgram(options.conmon).empty()) {
-    return Status(Code::kServiceUnavailable, "conmon is not installed (apt-get install conmon)");
-  }
   rt->state_dir_ = options.run_dir + "/" + fs::path(rt->oci_runtime_).filename().string();
   rt->exit_dir_ = options.root + "/exits";
-  rt->socket_dir_ = options.run_dir + "/s";
+  rt->monitor_ = options.run_dir + "/kubes-monitor";
   std::error_code ec;
-  for (const auto& d : {options.root, rt->exit_dir_, rt->state_dir_, rt->socket_dir_}) {
+  for (const auto& d : {options.root, rt->exit_dir_, rt->state_dir_}) {
     fs::create_directories(d, ec);
     if (ec) return Internal("create " + d + ": " + ec.message());
   }
+  Status s = InstallMonitor(rt->monitor_);
+  if (!s.ok()) return s;
   return rt;
 }
 
@@ -289,45 +338,32 @@ Status Runtime::Create(const ContainerConfig& c) {
 
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
-  std::vector<std::string> argv = {
-      options_.conmon, "--api-version", "1", "-c", c.id, "-u", c.id, "-r", oci_runtime_, "-b", bundle,
-      "-p", bundle + "/pidfile", "-n", c.labels.pod_name + "_" + c.labels.container_name,
-      "--exit-dir", exit_dir_, "-l", "k8s-file:" + c.log_path, "--log-level", "error",
-      "--socket-dir-path", socket_dir_, "--runtime-arg", "--root=" + state_dir_,
-      "--conmon-pidfile", bundle + "/conmon.pid", "-0", bundle};
-  if (c.tty) argv.push_back("-t");
-  if (c.stdin) argv.push_back("-i");
-  if (c.stdin && !c.stdin_once) argv.push_back("--leave-stdin-open");
+  std::vector<std::string> argv = {monitor_, "--id", c.id, "--bundle", bundle, "--runtime", oci_runtime_,
+                                   "--runtime-root", state_dir_, "--exit-dir", exit_dir_, "--log", c.log_path,
+                                   "--oom-file", CgroupOOMFile(c.cgroup_parent + "/" + c.id),
+                                   "--sync-fd", std::to_string(sync[1])};
+  if (c.tty) argv.push_back("--tty");
+  if (c.stdin) argv.push_back("--stdin");
+  if (c.stdin && c.stdin_once) argv.push_back("--stdin-once");
   CommandOptions opts;
-  opts.env["_OCI_SYNCPIPE"] = std::to_string(sync[1]);
   opts.keep_fds = {sync[1]};
-  opts.cwd = bundle;  // conmon writes some files (oom) to its working directory
   opts.timeout = std::chrono::seconds(30);
+  // The monitor forks itself away and returns at once; its answer comes on the pipe.
   auto ran = RunCommand(argv, opts);
   close(sync[1]);
-  // conmon answers {"data": <pid>} once the runtime has created the container, or
-  // {"data": -1, "message": "..."} when it could not.
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(sync[0], buf, sizeof buf)) > 0) {
-    answer.append(buf, n);
-    if (answer.find('\n') != std::string::npos) break;
-  }
+  std::string answer = ran.ok() && ran->exit_code == 0 ? ReadMonitorAnswer(sync[0]) : "";
   close(sync[0]);
   if (!ran.ok()) {
     (void)Remove(c.id);
     return ran.status();
   }
-  Json reply = Json::parse(answer, nullptr, false);
-  if (ran->exit_code != 0 || !reply.is_object() || reply.value("data", -1) <= 0) {
-    std::string msg = reply.is_object() ? reply.value("message", "") : ran->err;
-    if (msg.empty()) msg = "the OCI runtime did not create the container";
-    msg = RuntimeErrorText(msg);
-    (void)Remove(c.id);
-    return Internal(msg);
-  }
-  return Status::OK();
+  if (answer.rfind("ok ", 0) == 0) return Status::OK();
+  std::string msg;
+  if (answer.rfind("error ", 0) == 0) msg = RuntimeErrorText(answer.substr(6));
+  else if (ran->exit_code != 0) msg = "the container monitor exited with " + std::to_string(ran->exit_code) + ": " + ran->err;
+  else msg = "the container monitor ended without an answer";
+  (void)Remove(c.id);
+  return Internal(msg);
 }
 
 Status Runtime::Start(const std::string& id) {
@@ -374,10 +410,10 @@ Status Runtime::Remove(const std::string& id) {
     if (st->pid > 0) kill(st->pid, SIGKILL);
   }
   (void)RunCommand(RuntimeArgs({"delete", "--force", id}));
-  // conmon ends by itself once the container is gone; end it if it lingers.
-  int conmon = std::atoi(ReadFileOrEmpty(bundle + "/conmon.pid").c_str());
-  for (int i = 0; i < 100 && Alive(conmon); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (conmon > 0 && Alive(conmon)) kill(conmon, SIGKILL);
+  // The monitor ends by itself once the container is gone; end it if it lingers.
+  int monitor = std::atoi(ReadFileOrEmpty(bundle + "/monitor.pid").c_str());
+  for (int i = 0; i < 100 && Alive(monitor); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (monitor > 0 && Alive(monitor)) kill(monitor, SIGKILL);
   std::string rootfs = bundle + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Internal("unmount " + rootfs + ": " + strerror(errno));
@@ -390,8 +426,6 @@ Status Runtime::Remove(const std::string& id) {
   if (meta.is_object() && !meta.value("cgroup", "").empty()) (void)RemoveCgroup(meta.value("cgroup", ""));
   fs::remove_all(bundle, ec);
   fs::remove(exit_dir_ + "/" + id, ec);
-  std::error_code ignore;
-  fs::remove(socket_dir_ + "/" + id, ignore);
   if (ec) return Internal("remove " + bundle + ": " + ec.message());
   return Status::OK();
 }
@@ -416,7 +450,7 @@ Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
     return s;
   }
   std::string exit_file = exit_dir_ + "/" + id;
-  // conmon writes the exit code once the process is gone.
+  // The monitor writes the exit code once the process is gone.
   auto exited = [&] {
     std::string code = ReadFileOrEmpty(exit_file);
     if (code.empty()) return false;
@@ -432,15 +466,15 @@ Result<ContainerStatus> Runtime::Inspect(const std::string& id) const {
     s.state = s.started_at == TimePoint{} ? ContainerState::kCreated : ContainerState::kRunning;
     return s;
   }
-  int conmon = std::atoi(ReadFileOrEmpty(bundle + "/conmon.pid").c_str());
-  bool conmon_alive = Alive(conmon);
-  // The process is gone and conmon with it: it may have written the exit file and
+  int monitor = std::atoi(ReadFileOrEmpty(bundle + "/monitor.pid").c_str());
+  bool monitor_alive = Alive(monitor);
+  // The process is gone and the monitor with it: it may have written the exit file and
   // exited since the first look (read it again), or died without writing it (then the
   // code is lost and the state unknown).
-  if (!conmon_alive && exited()) return s;
-  // Otherwise conmon is about to write the exit file.
-  s.state = conmon_alive && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;
-  if (s.state == ContainerState::kUnknown && s.pid == 0 && conmon_alive) s.state = ContainerState::kCreated;
+  if (!monitor_alive && exited()) return s;
+  // Otherwise the monitor is about to write the exit file.
+  s.state = monitor_alive && s.pid > 0 ? ContainerState::kRunning : ContainerState::kUnknown;
+  if (s.state == ContainerState::kUnknown && s.pid == 0 && monitor_alive) s.state = ContainerState::kCreated;
   return s;
 }
 

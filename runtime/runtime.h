@@ -1,13 +1,24 @@
 // Runtime — runs containers as OCI bundles through an OCI runtime (crun, else runc),
-// each watched by `conmon` (upstream: containerd/CRI-O with their shims).
+// each watched by its own kubes-monitor (upstream: containerd/CRI-O with their shims,
+// CRI-O's conmon).
 //
 // One container is one directory under `root` (the bundle): config.json, the overlay
 // rootfs (image layers + an upper dir of its own), kubes.json (the labels the kubelet
-// finds it by) and the monitor's files. conmon is started per container and
-// daemonizes, so containers keep running — and their exit codes and logs keep being
-// recorded — while kubes is stopped; a new Runtime over the same directories sees them
-// again (adoption). The exit code lands in `<root>/exits/<id>`, which the kubelet
-// watches to learn of exits at once.
+// finds it by) and the monitor's files. kubes carries the monitor program inside its
+// own binary; Open writes it to `<run_dir>/kubes-monitor`, and Create starts one per
+// container. The monitor (runtime/monitor/README.md):
+//   - runs `<runtime> create` with the container's stdio on pipes it holds (or a
+//     terminal) and reports the container's pid — or the runtime's error — to Create;
+//   - writes the container's stdout and stderr to its log file in the CRI format
+//     (kubelet/logs.cc reads it), reopening the file on request after rotation;
+//   - serves the attach socket (`kubectl attach`: output out, input to stdin) and a
+//     control FIFO (terminal size, log reopen);
+//   - when the container's process ends: writes `<bundle>/oom` if the memory cgroup
+//     recorded an OOM kill, then the exit code to `<root>/exits/<id>`, which the
+//     kubelet watches to learn of exits at once; then exits.
+// Monitors leave kubes at once (own session), so containers keep running — and their
+// exit codes and logs keep being recorded — while kubes is stopped or killed; a new
+// Runtime over the same directories sees them again (adoption).
 //
 // Thread-safety: all methods may be called from any thread; operations on one
 // container should not race (the kubelet serializes per pod).
@@ -43,15 +54,15 @@ struct RuntimeOptions {
   std::string root;     // bundles; on disk (the data dir): survives restarts of kubes
   std::string run_dir;  // OCI runtime state and attach sockets; under /run
   std::string oci_runtime;  // "" = pick crun or runc (see PickOCIRuntime)
-  std::string conmon = "conmon";
 };
 
 class Runtime {
  public:
   static Result<std::unique_ptr<Runtime>> Open(RuntimeOptions options);
 
-  // Mounts the rootfs, writes the bundle and starts the monitor, which creates the
-  // container (not started yet).
+  // Mounts the rootfs, writes the bundle and starts the container's monitor, which
+  // creates the container (not started yet). A failure of the OCI runtime comes back
+  // with the runtime's own message ("exec: \"/nope\": … no such file or directory").
   Status Create(const ContainerConfig& c);
   Status Start(const std::string& id);
   // Records an instance that failed to be created or started (a command missing from
@@ -68,7 +79,8 @@ class Runtime {
 
   // The command that runs `argv` inside a running container (`runc exec`).
   std::vector<std::string> ExecCommand(const std::string& id, const std::vector<std::string>& argv, bool tty) const;
-  // conmon's attach socket and control FIFO for a container (kubectl attach).
+  // The monitor's attach socket and control FIFO for a container (kubectl attach, log
+  // rotation); runtime/monitor/README.md has their protocols.
   std::string AttachSocket(const std::string& id) const;
   std::string ControlFifo(const std::string& id) const;
 
@@ -84,7 +96,7 @@ class Runtime {
   std::string oci_runtime_;  // absolute path of crun or runc
   std::string state_dir_;    // --root of the OCI runtime
   std::string exit_dir_;
-  std::string socket_dir_;
+  std::string monitor_;      // <run_dir>/kubes-monitor
 };
 
 // 64 random hex characters, as containerd's container IDs.

@@ -9,8 +9,8 @@ packages=(
   # libraries
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev
   libarchive-dev libcurl4-openssl-dev
-  # the node: OCI runtimes, the container monitor, CNI plugins, networking tools
-  runc crun conmon containernetworking-plugins iproute2 iptables nftables
+  # the node: OCI runtimes, CNI plugins, networking tools (the container monitor is kubes' own)
+  runc crun containernetworking-plugins iproute2 iptables nftables
   # starter images built from Debian packages, a local registry for pull tests
   busybox-static tzdata mmdebstrap docker-registry skopeo umoci
   # tests and benchmarks

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from host import conmon_pids, log, stop_pid
+from host import log, monitor_pids, stop_pid
 
 BUSYBOX = "busybox:1.36"
 
@@ -320,21 +320,23 @@ class KubesServer:
             time.sleep(0.1)
         raise RuntimeError(f"node {name} not Ready after {timeout} s")
 
-    def conmons(self):
-        return conmon_pids(self.data_dir)
+    def monitors(self):
+        """The node's kubes-monitor processes, one per container."""
+        return monitor_pids(self.data_dir)
+
 
     def delete_pods(self, ns, timeout=180):
         """Deletes every pod of `ns` at once (grace period 0) and waits until the API lists
-        none and no conmon of this node is left, so the next phase starts from an idle node."""
+        none and no container monitor of this node is left, so the next phase starts from an idle node."""
         status, _ = self.api.request("DELETE", f"/api/v1/namespaces/{ns}/pods?gracePeriodSeconds=0")
         if status != 200:
             for name in self.api.pod_names(ns):
                 self.api.request("DELETE", f"/api/v1/namespaces/{ns}/pods/{name}?gracePeriodSeconds=0")
         deadline = time.monotonic() + timeout
-        while self.api.pod_names(ns) or self.conmons():
+        while self.api.pod_names(ns) or self.monitors():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"pods of {ns} not gone after {timeout} s "
-                                   f"({len(self.api.pod_names(ns))} listed, {len(self.conmons())} conmons)")
+                                   f"({len(self.api.pod_names(ns))} listed, {len(self.monitors())} monitors)")
             time.sleep(0.2)
 
     def stop(self):

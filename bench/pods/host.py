@@ -80,17 +80,23 @@ def rss_kib(pid):
     return 0
 
 
-def conmon_pids(marker):
-    """PIDs of the conmon processes whose command line mentions `marker` (a directory
-    only one run uses: kubes' data dir or podman's root)."""
+# The per-container monitor processes: kubes runs its own kubes-monitor, podman runs conmon.
+MONITORS = ("kubes-monitor", "conmon")
+
+
+def monitor_pids(marker):
+    """PIDs of the container monitors (kubes-monitor or conmon) whose command line mentions
+    `marker` (a directory only one run uses: kubes' data dir or podman's root)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         argv = cmdline(entry)
-        if argv and os.path.basename(argv[0]) == "conmon" and any(marker in a for a in argv):
+        if argv and os.path.basename(argv[0]) in MONITORS and any(marker in a for a in argv):
             pids.append(int(entry))
     return pids
+
+
 
 
 def pss_kib(pid):

@@ -16,7 +16,7 @@ import threading
 import time
 
 from cluster import pod_manifest
-from host import conmon_pids, rmdir_tree, stop_pid, unmount_under
+from host import monitor_pids, rmdir_tree, stop_pid, unmount_under
 
 NETWORK = "podbench"
 # Paths podman may create outside its own directories, removed afterwards if absent before.
@@ -150,7 +150,7 @@ class Podman:
         return sum(1 for p in pods if p.get("Status") == "Running")
 
     def conmons(self):
-        return conmon_pids(self.dir)
+        return monitor_pids(self.dir)
 
     def clear(self):
         """Removes every pod: kill first (the sleeps ignore SIGTERM, so `rm` alone waits
@@ -175,7 +175,7 @@ class Podman:
         if os.path.isdir(p.runc_root):
             for cid in os.listdir(p.runc_root):
                 subprocess.run(["runc", "--root", p.runc_root, "delete", "--force", cid], capture_output=True)
-        for pid in conmon_pids(d):
+        for pid in monitor_pids(d):
             stop_pid(pid, d, timeout=5)
         unmount_under(d)
         if bridge and os.path.exists(f"/sys/class/net/{bridge}"):

@@ -21,8 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import KubesServer, PodWatch, parallel_create  # noqa: E402
-from host import (State, conmon_pids, exit_on_signals, free_slash16s, harness_args, log, memory_sum_kib,  # noqa: E402
-                  rss_kib, stop_pid, unmount_under)
+from host import (State, exit_on_signals, free_slash16s, harness_args, log, memory_sum_kib,  # noqa: E402
+                  monitor_pids, rss_kib, stop_pid, unmount_under)
 from peers import Podman, cleanup_floor, global_snapshot, make_bundle, run_floor  # noqa: E402
 import report  # noqa: E402
 
@@ -167,8 +167,7 @@ def kubes_phase(args, state, res, octets):
         sent, ready = kubes_at_once(srv, watch, "burst", [f"burst-{i:03d}" for i in range(n)], watch.ready, 300)
         res.kubes_burst = [ready[k] - sent[k] for k in sent]
         res.kubes_burst_total = max(ready.values()) - min(sent.values())
-        conmons = srv.conmons()
-        res.kubes_conmon = memory_sum_kib(conmons)
+        res.kubes_monitors = memory_sum_kib(srv.monitors())
         res.rss_burst = rss_kib(srv.proc.pid)
         srv.delete_pods("burst")
 
@@ -202,9 +201,9 @@ def density_phase(srv, watch, res, node_name):
         last = max(last, max(running.values()))
     res.density_s = last - first
     time.sleep(2)
-    conmons = srv.conmons()
+    monitors = srv.monitors()
     res.rss_density = rss_kib(srv.proc.pid)
-    res.density_conmon = memory_sum_kib(conmons)
+    res.density_monitors = memory_sum_kib(monitors)
 
 
 # ---- the run and its cleanup ------------------------------------------------------------------
@@ -223,8 +222,8 @@ def cleanup(work):
         state.set("podman_cleaned", True)
     cleanup_floor(work, state.get("pid", 0))
     for marker in (os.path.join(work, "cluster"), os.path.join(work, "podman")):
-        if conmon_pids(marker):
-            log(f"conmon processes of {marker} are still running after the cleanup")
+        if monitor_pids(marker):
+            log(f"container monitors of {marker} are still running after the cleanup")
     unmount_under(work)
 
 

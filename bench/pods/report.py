@@ -19,9 +19,9 @@ class Results:
         self.podman_seq = self.podman_burst = self.podman_burst_total = self.podman_conmon = None
         self.kubes_version = "kubes"
         self.kubes_runtime = None
-        self.kubes_seq = self.kubes_burst = self.kubes_burst_total = self.kubes_conmon = None
+        self.kubes_seq = self.kubes_burst = self.kubes_burst_total = self.kubes_monitors = None
         self.rss_idle = self.rss_burst = self.rss_density = None
-        self.density_n = self.density_s = self.density_conmon = None
+        self.density_n = self.density_s = self.density_monitors = None
         self.density_note = ""
         self.kubes_cleanup_s = None
 
@@ -70,13 +70,13 @@ def mib(kib):
     return f"{kib / 1024:.1f}" if kib is not None else NA
 
 
-def conmon_cell(c):
-    """(count, RSS, PSS) of a set of conmons."""
+def monitor_cell(c, name):
+    """(count, RSS, PSS) of a set of container monitors (kubes-monitor or conmon)."""
     if not c:
         return NA
     count, rss, pss = c
-    each = f"; {rss / 1024 / count:.2f} / {pss / 1024 / count:.2f} MiB each" if count else ""
-    return f"{mib(rss)} / {mib(pss)} MiB ({count} conmons{each})"
+    each = f"; {rss / count:.0f} / {pss / count:.0f} KiB each" if count else ""
+    return f"{mib(rss)} / {mib(pss)} MiB ({count} {name}s{each})"
 
 
 def floor_cell(res, runtime):
@@ -109,17 +109,17 @@ def render(res):
         f"| {p50_p99(res.kubes_burst)} | {p50_p99(res.podman_burst)} | {ratios(res.kubes_burst, res.podman_burst)} |",
         f"| {c.burst} pods at once: first create → last Ready "
         f"| {kubes_total} | {podman_total} | {ratio(res.kubes_burst_total, res.podman_burst_total)} |",
-        f"| conmon memory with those {c.burst} pods running, sum of RSS / PSS "
-        f"| {conmon_cell(res.kubes_conmon)} | {conmon_cell(res.podman_conmon)} "
-        f"| {ratio(res.kubes_conmon and res.kubes_conmon[1], res.podman_conmon and res.podman_conmon[1])} / "
-        f"{ratio(res.kubes_conmon and res.kubes_conmon[2], res.podman_conmon and res.podman_conmon[2])} |",
+        f"| container monitors' memory with those {c.burst} pods running (kubes-monitor / conmon), sum of RSS / PSS "
+        f"| {monitor_cell(res.kubes_monitors, 'kubes-monitor')} | {monitor_cell(res.podman_conmon, 'conmon')} "
+        f"| {ratio(res.kubes_monitors and res.kubes_monitors[1], res.podman_conmon and res.podman_conmon[1])} / "
+        f"{ratio(res.kubes_monitors and res.kubes_monitors[2], res.podman_conmon and res.podman_conmon[2])} |",
         f"| floor: `runc run` of /bin/true in a busybox bundle, median of {c.floor} | {floor_cell(res, 'runc')} | | |",
         f"| floor: `crun run`, the same | {floor_cell(res, 'crun')} | | |",
         f"| density: {res.density_n or c.density} pods in batches of 50, first create → all Running "
         f"| {density} | | |",
         f"| kubes server RSS: idle → {c.burst} pods → {res.density_n or c.density} pods | {rss} | | |",
-        f"| conmon memory with {res.density_n or c.density} pods, sum of RSS / PSS "
-        f"| {conmon_cell(res.density_conmon)} | | |",
+        f"| kubes-monitor memory with {res.density_n or c.density} pods, sum of RSS / PSS "
+        f"| {monitor_cell(res.density_monitors, 'kubes-monitor')} | | |",
     ]
     notes = []
     if res.density_note:

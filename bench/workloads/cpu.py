@@ -5,8 +5,8 @@ process spent in between. The process's own figure (/proc/PID/stat) includes thr
 that exited during the phase; the per-thread figures (/proc/PID/task/TID/stat) cannot,
 so what the live threads do not account for is reported as "exited threads". The
 children's figure is what the process's waited-for children spent (runc invocations and
-other short commands the node runs); processes it does not wait for (conmon, the
-containers) are not in it.
+other short commands the node runs); processes it does not wait for (the container
+monitors, the containers) are not in it.
 
 Threads are grouped by their name (/proc/PID/task/TID/comm, 15 characters at most): a
 server that names its threads can be split into controllers, node (kubelet and
@@ -20,7 +20,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 # Words a thread name is matched against (lower case, anywhere in the name). The node's
 # words are tried first, so a "kubelet-…" thread is never counted as a controller.
 NODE_WORDS = ("kubelet", "runtime", "pleg", "prober", "probe", "cni", "netns", "network", "image",
-              "conmon", "runc", "crun", "container", "sandbox", "volume", "eviction", "cadvisor", "stats")
+              "monitor", "runc", "crun", "container", "sandbox", "volume", "eviction", "cadvisor", "stats")
 CONTROLLER_WORDS = ("controller", "ctrl", "replicaset", "deployment", "deploy", "statefulset", "daemonset",
                     "job", "cronjob", "garbage", "gc", "namespace", "serviceacc", "endpoint", "nodeipam",
                     "nodelifecycle", "disruption", "podautoscal", "hpa", "ttl", "localpath")

@@ -115,7 +115,7 @@ def render(res):
         f"| scale to {n}: Deployment reports availableReplicas {n} | {seconds_cell(runs, lambda r: r.available)} |",
         f"|   per pod, created → Ready (median over the pods) | {seconds_cell(runs, lambda r: r.ready_p50)} |",
         f"| scale to 0: every Pod object gone | {seconds_cell(runs, lambda r: r.gone, n)} |",
-        f"| scale to 0: no conmon of the node left | {seconds_cell(runs, lambda r: r.no_conmon)} |",
+        f"| scale to 0: no monitor of the node left | {seconds_cell(runs, lambda r: r.no_monitor)} |",
         f"| kubes CPU (user+sys) during the scale up, until availableReplicas {n} | {cpu_cell(up)} |",
         f"| kubes CPU during the scale down, until every Pod is gone | {cpu_cell(down)} |",
         f"| CPU by threads, up: controllers / node (kubelet, runtime) / rest (API server, scheduler, …) / exited "

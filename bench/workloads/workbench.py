@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "pods"))
 
 import host  # noqa: E402
 from cluster import BUSYBOX, ApiError, KubesServer, PodWatch, parallel_create  # noqa: E402
-from host import (State, conmon_pids, exit_on_signals, free_slash16s, harness_args, log, mounts_under,  # noqa: E402
+from host import (State, monitor_pids, exit_on_signals, free_slash16s, harness_args, log, mounts_under,  # noqa: E402
                   rss_kib, stop_pid, unmount_under)
 from podbench import CREATE_THREADS, kubes_at_once, kubes_flags, node_pod_capacity  # noqa: E402
 from cpu import CpuMeter, thread_cpu  # noqa: E402
@@ -170,11 +170,11 @@ def timed(fn):
     return time.monotonic() - t0
 
 
-def wait_no_conmon(srv, timeout=180):
+def wait_no_monitor(srv, timeout=180):
     deadline = time.monotonic() + timeout
-    while srv.conmons():
+    while srv.monitors():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(srv.conmons())} conmons of the node still running after {timeout} s")
+            raise RuntimeError(f"{len(srv.monitors())} container monitors of the node still running after {timeout} s")
         time.sleep(0.2)
     return time.monotonic()
 
@@ -188,7 +188,7 @@ class ScaleRun:
         self.bare = None  # the reference just before: first POST -> last Ready of the bare pods
         self.created = self.ready = self.available = None  # up: last pod seen / Ready, availableReplicas N
         self.ready_p50 = None  # up: median over the pods of (Ready - first seen)
-        self.gone = self.no_conmon = None  # down: last pod DELETED, last conmon exited
+        self.gone = self.no_monitor = None  # down: last pod DELETED, last container monitor exited
         self.cpu_up = self.cpu_down = None
         self.rss_ready = None
 
@@ -228,7 +228,7 @@ def scale_once(srv, pods, deps, ns, n):
                f"every pod of {ns} deleted")
     run.cpu_down = meter.stop()
     run.gone = max(in_ns(pods.deleted, ns).values()) - t0
-    run.no_conmon = wait_no_conmon(srv) - t0
+    run.no_monitor = wait_no_monitor(srv) - t0
     api.request("DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments/sleep")
     return run
 
@@ -367,8 +367,8 @@ def leftovers(work):
     ours = [line.split(":")[1].strip() for line in links.splitlines() if f"kubes-{node}" in line]
     if ours:
         left.append(f"{len(ours)} network links of kubes-{node}")
-    if conmon_pids(data):
-        left.append(f"{len(conmon_pids(data))} conmon processes")
+    if monitor_pids(data):
+        left.append(f"{len(monitor_pids(data))} container monitor processes")
     if mounts_under(work):
         left.append(f"{len(mounts_under(work))} mounts under {work}")
     return left

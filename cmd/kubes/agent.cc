@@ -121,7 +121,7 @@ int Agent(const std::vector<std::string>& args) {
     }
   }
   // The network namespace first, while this is the only thread: every thread and
-  // program started later (CNI plugins, conmon) inherits it.
+  // program started later (CNI plugins, container monitors) inherits it.
   if (!netns.empty()) {
     int fd = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
