@@ -21,6 +21,11 @@ using Json = nlohmann::json;
 
 constexpr const char* kVersion = "v1.32.0";
 
+// The watch history's fresh window (see Cacher::SetFreshWindow): upstream's watch
+// cache keeps 75 s of events; kubes keeps at least 1000 events, whatever their age.
+constexpr size_t kFreshHistoryEntries = 1000;
+constexpr auto kFreshHistory = std::chrono::seconds(75);
+
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -88,7 +93,10 @@ Status APIServer::Start() {
   auto store = storage::SqliteStorage::Open(options_.data_dir + "/state.db");
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
-  cacher_ = std::make_unique<Cacher>(store_.get(), options_.watch_history);
+  // Events are written four or more per pod and read rarely: kept as text (see cacher.h).
+  cacher_ = std::make_unique<Cacher>(store_.get(), options_.watch_history,
+                                     std::vector<std::string>{"/registry/core/events/", "/registry/events.k8s.io/events/"});
+  cacher_->SetFreshWindow(kFreshHistoryEntries, kFreshHistory);
   KUBES_RETURN_IF_ERROR(cacher_->Init());
   registry_ = std::make_unique<Registry>();
   RegisterBuiltins(*registry_, api::SchemaRegistry::BuiltIn());

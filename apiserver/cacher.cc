@@ -104,12 +104,12 @@ Status Cacher::Init() {
     auto current = objects_.find(ev.kv.key);
     if (t != WatchEvent::Type::kDeleted && current != objects_.end() &&
         current->second->revision == ev.kv.mod_revision) {
-      history_.push_back({ev.kv.mod_revision, WatchEvent{t, current->second, nullptr}});
+      history_.push_back({ev.kv.mod_revision, WatchEvent{t, current->second, nullptr}, std::chrono::steady_clock::now()});
       continue;
     }
     auto obj = MakeObject(ev.kv);
     if (!obj.ok()) return obj.status();
-    history_.push_back({ev.kv.mod_revision, WatchEvent{t, SerializedOnly(**obj), nullptr}});
+    history_.push_back({ev.kv.mod_revision, WatchEvent{t, SerializedOnly(**obj), nullptr}, std::chrono::steady_clock::now()});
   }
   store_->SetObserver([this](const storage::Event& ev) { OnStorageEvent(ev); });
   return Status::OK();
@@ -158,16 +158,25 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
   if (current && current != prev) KeepSerializedOnly(current, prev);
   if (t == WatchEvent::Type::kDeleted) objects_.erase(ev.kv.key);
   else objects_[ev.kv.key] = obj;
-  history_.push_back({ev.kv.mod_revision, WatchEvent{t, obj, prev}});
+  history_.push_back({ev.kv.mod_revision, WatchEvent{t, obj, prev}, std::chrono::steady_clock::now()});
   revision_ = ev.kv.mod_revision;
-  while (history_.size() > capacity_) {
-    oldest_ = history_.front().revision;
-    history_.pop_front();
-  }
+  TrimHistory();
   for (Watcher* w : watchers_) {
     if (!ev.kv.key.starts_with(w->prefix_)) continue;
     w->pending_ = true;
     w->wake_.notify_one();
+  }
+}
+
+void Cacher::TrimHistory() {
+  auto stale = [&] {
+    if (history_.size() > capacity_) return true;
+    if (history_.size() <= fresh_min_entries_ || fresh_ == std::chrono::milliseconds::max()) return false;
+    return std::chrono::steady_clock::now() - history_.front().at > fresh_;
+  };
+  while (!history_.empty() && stale()) {
+    oldest_ = history_.front().revision;
+    history_.pop_front();
   }
 }
 

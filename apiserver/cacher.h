@@ -77,6 +77,17 @@ class Cacher {
   Cacher(storage::Interface* store, size_t history_capacity, std::vector<std::string> text_only_prefixes = {});
   ~Cacher();
 
+  // Beyond min_entries, history older than `fresh` is dropped as writes come in
+  // (upstream's watch cache keeps 75 s of events, and at least 100 per resource):
+  // watchers are current within a second, and a client resuming from an older
+  // version lists again (410), while the history of a burst of writes does not stay
+  // in memory. By default only history_capacity bounds the history.
+  // REQUIRES: before Init.
+  void SetFreshWindow(size_t min_entries, std::chrono::milliseconds fresh) {
+    fresh_min_entries_ = min_entries;
+    fresh_ = fresh;
+  }
+
   // Loads every object and the recent history. REQUIRES: called once, before use.
   Status Init();
 
@@ -84,6 +95,8 @@ class Cacher {
   // Objects whose key starts with prefix, sorted by key; *revision = the cache revision.
   std::vector<ObjectPtr> List(const std::string& prefix, int64_t* revision) const;
   int64_t Revision() const;
+  // True for keys under the text-only prefixes: Get and List parse them for each reader.
+  bool KeepsText(const std::string& key) const { return TextOnly(key); }
 
   // The object must not carry metadata.resourceVersion (it is removed if present).
   Result<ObjectPtr> Create(const std::string& key, Json object);
@@ -128,7 +141,10 @@ class Cacher {
   struct HistoryEntry {
     int64_t revision;
     WatchEvent event;
+    std::chrono::steady_clock::time_point at;  // when the cacher saw it
   };
+  // Drops history beyond the capacity, and beyond the fresh window. REQUIRES: mu_ held.
+  void TrimHistory();
   void OnStorageEvent(const storage::Event& ev);
   Result<ObjectPtr> MakeObject(const storage::KeyValue& kv) const;
   // The history entry of superseded (if it is still there) keeps only its text.
@@ -139,6 +155,8 @@ class Cacher {
 
   storage::Interface* store_;
   size_t capacity_;
+  size_t fresh_min_entries_ = 0;
+  std::chrono::milliseconds fresh_ = std::chrono::milliseconds::max();
   const std::vector<std::string> text_only_prefixes_;
   mutable std::mutex mu_;
   std::map<std::string, ObjectPtr, std::less<>> objects_;

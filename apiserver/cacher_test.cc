@@ -195,6 +195,25 @@ TEST_F(CacherTest, ResumeFromRevisionAndExpiry) {
   EXPECT_TRUE(cacher_->Watch("/r/", 4).ok());
 }
 
+// Beyond the minimum number of entries, history older than the fresh window goes as
+// the next write comes in; a watch from before it must list again.
+TEST_F(CacherTest, FreshWindowDropsOldHistoryBeyondTheMinimum) {
+  cacher_ = std::make_unique<Cacher>(store_.get(), 100);
+  cacher_->SetFreshWindow(2, std::chrono::milliseconds(50));
+  ASSERT_TRUE(cacher_->Init().ok());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(cacher_->Create("/r/" + std::to_string(i), Obj("x", i)).ok());
+  EXPECT_TRUE(cacher_->Watch("/r/", 1).ok()) << "young enough: all of it is kept";
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the window is what is tested
+  ASSERT_TRUE(cacher_->Create("/r/4", Obj("x", 4)).ok());       // revision 5: trims what is stale
+  EXPECT_EQ(cacher_->Watch("/r/", 1).status().code(), Code::kExpired);
+  EXPECT_EQ(cacher_->Watch("/r/", 2).status().code(), Code::kExpired);
+  auto w = cacher_->Watch("/r/", 3);  // the two newest entries (4 and 5) stay
+  ASSERT_TRUE(w.ok());
+  auto ev = (*w)->Next(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(ev->size(), 2u);
+}
+
 TEST_F(CacherTest, RestartServesSameObjectsAndRevisions) {
   ASSERT_TRUE(cacher_->Create("/r/a", Obj("a", 1)).ok());
   ASSERT_TRUE(cacher_->Update("/r/a", Obj("a", 2), 0).ok());

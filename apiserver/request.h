@@ -7,10 +7,22 @@
 #include <cctype>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kubes::apiserver {
+
+// An object the apiserver hands to an in-process client without serializing it.
+// Never to be modified.
+struct SharedObject {
+  std::shared_ptr<const nlohmann::json> object;
+  // True when it is the parsed copy the apiserver's cache keeps (keeping it costs the
+  // client nothing); false when it was parsed for this reader alone (kinds the cache
+  // keeps as text, older versions).
+  bool cached = false;
+};
 
 // Who is calling (k8s.io/apiserver/pkg/authentication/user.Info).
 struct UserInfo {
@@ -27,6 +39,12 @@ struct Request {
   std::map<std::string, std::string> headers;   // lower-case names
   std::string body;
   UserInfo user;
+  // Set by in-process clients (client::Client's lists and watches through a
+  // LocalTransport), never from the network: the list may come back as shared objects
+  // (Response::items) and the watch may call ResponseStream::WriteObject, instead of
+  // text the client would parse into a copy of its own. So one parsed copy of each
+  // object serves the watch cache and every in-process informer.
+  bool share_objects = false;
 
   // The first value of a query parameter, or "" when absent.
   std::string Query(const std::string& name) const {
@@ -55,6 +73,11 @@ class ResponseStream {
   virtual bool Write(const std::string& chunk) = 0;
   // True when the peer has closed its side (checked without blocking).
   virtual bool PeerClosed() = 0;
+  // One watch event as an object (for a request with share_objects). A stream that
+  // takes objects overrides it; this one writes the event's text line.
+  virtual bool WriteObject(const char* type, const SharedObject& shared) {
+    return Write(std::string("{\"type\":\"") + type + "\",\"object\":" + shared.object->dump() + "}\n");
+  }
 };
 
 // The connection after a protocol switch (101 Switching Protocols): WebSocket or SPDY
@@ -77,6 +100,9 @@ struct Response {
   int code = 200;
   std::string content_type = "application/json";
   std::string body;
+  // A list answered with shared objects (Request::share_objects): the items, in order;
+  // the body is then the list without them ("items": []).
+  std::optional<std::vector<SharedObject>> items;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Warning, ...)
   // Set for streamed responses: the server sends the headers, then calls it.
   std::function<void(ResponseStream&)> stream;

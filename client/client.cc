@@ -67,6 +67,25 @@ Result<Json> Client::List(const Resource& r, const std::string& ns, const std::s
   return Call(req);
 }
 
+Result<ObjectList> Client::ListObjects(const Resource& r, const std::string& ns, const std::string& label_selector,
+                                      const std::string& field_selector) {
+  apiserver::Request req{.method = "GET", .path = r.Path(ns), .share_objects = true};
+  if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
+  if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
+  apiserver::Response resp = transport_->Do(req);
+  if (resp.code != 200) return StatusFromResponse(resp);
+  Json list = Json::parse(resp.body, nullptr, false);
+  if (!list.is_object()) return Internal("unparseable response from " + req.path);
+  ObjectList out;
+  out.resource_version = list["metadata"].value("resourceVersion", "");
+  if (resp.items) {
+    for (auto& item : *resp.items) out.items.push_back({std::move(item.object), item.cached});
+    return out;
+  }
+  for (auto& item : list["items"]) out.items.push_back({std::make_shared<const Json>(std::move(item)), false});
+  return out;
+}
+
 Result<Json> Client::Create(const Resource& r, const std::string& ns, const Json& obj) {
   apiserver::Request req{.method = "POST", .path = r.Path(ns), .body = obj.dump()};
   return Call(req);
@@ -116,13 +135,19 @@ class EventStream : public apiserver::ResponseStream {
       Json line = Json::parse(buffer_.substr(0, nl), nullptr, false);
       buffer_.erase(0, nl + 1);
       if (!line.is_object()) continue;
-      WatchEvent ev{line.value("type", ""), line.value("object", Json::object())};
+      std::string type = line.value("type", "");
+      auto object = line.find("object");
+      WatchEvent ev{type, std::make_shared<const Json>(object != line.end() ? std::move(*object) : Json::object())};
       if (ev.type == "ERROR") {
-        error_ = StatusFromJson(ev.object, ev.object.value("code", 500));
+        error_ = StatusFromJson(*ev.object, ev.object->value("code", 500));
         return false;
       }
       if (!on_event_(ev)) return false;
     }
+    return !stop_;
+  }
+  bool WriteObject(const char* type, const apiserver::SharedObject& shared) override {
+    if (!on_event_(WatchEvent{type, shared.object, shared.cached})) return false;
     return !stop_;
   }
   bool PeerClosed() override { return stop_; }
@@ -140,7 +165,7 @@ class EventStream : public apiserver::ResponseStream {
 Status Client::Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                      const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
                      int timeout_seconds, const std::string& label_selector, const std::string& field_selector) {
-  apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  apiserver::Request req{.method = "GET", .path = r.Path(ns), .share_objects = true};
   if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
   if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   req.query.emplace("watch", "true");

@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "apiserver/request.h"
 #include "util/status.h"
@@ -58,9 +60,26 @@ struct Resource {
   }
 };
 
+// An object as lists and watches hand it out, never to be modified. Where `shared` is
+// true it is the in-process apiserver cache's own parsed copy: one copy serves the
+// cache and every informer. Otherwise it was parsed for this reader alone (over HTTP,
+// or a kind the cache keeps as text).
+using ObjectPtr = std::shared_ptr<const Json>;
+
 struct WatchEvent {
   std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
-  Json object;
+  ObjectPtr object;  // never null
+  bool shared = false;
+};
+
+// A list as objects (see ObjectPtr).
+struct ObjectList {
+  struct Item {
+    ObjectPtr object;
+    bool shared = false;
+  };
+  std::vector<Item> items;
+  std::string resource_version;
 };
 
 class Client {
@@ -71,6 +90,10 @@ class Client {
   // The list object (items + metadata.resourceVersion). Selectors may be "".
   Result<Json> List(const Resource& r, const std::string& ns, const std::string& label_selector = "",
                     const std::string& field_selector = "");
+  // The same list as objects, shared with an in-process apiserver's cache when it can
+  // (informers keep them).
+  Result<ObjectList> ListObjects(const Resource& r, const std::string& ns, const std::string& label_selector = "",
+                                 const std::string& field_selector = "");
   Result<Json> Create(const Resource& r, const std::string& ns, const Json& obj);
   // POST to a subresource of one object (pods/binding, serviceaccounts/token, pods/eviction).
   Result<Json> CreateSubresource(const Resource& r, const std::string& ns, const std::string& name,
@@ -83,7 +106,8 @@ class Client {
   Status Delete(const Resource& r, const std::string& ns, const std::string& name, const Json& options = Json::object());
   // Streams events after resource_version ("" = current state first) until on_event
   // returns false, stop becomes true, or the server ends the stream. ERROR events are
-  // returned as a failed Status (Expired for 410).
+  // returned as a failed Status (Expired for 410). In-process, the events' objects are
+  // shared with the apiserver's cache.
   Status Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
                int timeout_seconds = 300, const std::string& label_selector = "",

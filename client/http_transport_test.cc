@@ -135,7 +135,7 @@ TEST_F(HttpTransportTest, WatchSeesEventsInOrder) {
   std::thread watcher([&] {
     result = client_->Watch(kConfigMaps, "default", "", [&](const WatchEvent& ev) {
       if (ev.type == "BOOKMARK") return true;
-      events.push_back(ev.type + " " + ev.object["metadata"].value("name", ""));
+      events.push_back(ev.type + " " + (*ev.object)["metadata"].value("name", ""));
       watching = true;
       return events.size() < 4;
     }, stop);

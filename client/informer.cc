@@ -91,6 +91,12 @@ bool Informer::Get(const std::string& key, Json* out) const {
   return true;
 }
 
+Informer::ObjectPtr Informer::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : it->second;
+}
+
 std::vector<Json> Informer::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;
@@ -116,9 +122,13 @@ Informer::ObjectPtr Informer::Shared(const Json& obj) const {
   return std::make_shared<const Json>(obj);
 }
 
-Informer::ObjectPtr Informer::Prepare(Json obj) const {
-  if (transform_) transform_(obj);
-  return std::make_shared<const Json>(std::move(obj));
+Informer::ObjectPtr Informer::Prepare(const ObjectPtr& obj, bool shared) const {
+  // A shared object costs nothing to keep: the transform (which only drops fields to
+  // save memory) would cost a copy.
+  if (shared || !transform_) return obj;
+  Json copy = *obj;
+  transform_(copy);
+  return std::make_shared<const Json>(std::move(copy));
 }
 
 void Informer::Apply(bool deleted, const ObjectPtr& obj) {
@@ -144,16 +154,17 @@ void Informer::Apply(bool deleted, const ObjectPtr& obj) {
 }
 
 Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
-  auto list = client_->List(resource_, namespace_, label_selector_, field_selector_);
+  auto list = client_->ListObjects(resource_, namespace_, label_selector_, field_selector_);
   if (!list.ok()) return list.status();
   // Replace the store: what is gone was deleted while we were not watching.
   std::map<std::string, ObjectPtr> fresh;
-  for (auto& item : (*list)["items"]) {
-    ObjectPtr obj = Prepare(std::move(item));
+  for (auto& item : list->items) {
+    ObjectPtr obj = Prepare(item.object, item.shared);
+    item.object.reset();  // an unshared raw item is no longer needed while the store is rebuilt
     fresh[KeyOf(*obj)] = std::move(obj);
   }
-  resource_version_ = (*list)["metadata"].value("resourceVersion", "");
-  list->clear();  // the raw items are no longer needed while the store is rebuilt
+  resource_version_ = list->resource_version;
+  list->items.clear();
   std::vector<ObjectPtr> gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -166,9 +177,9 @@ Status Informer::ListAndWatch(const std::atomic<bool>& stop) {
   synced_ = true;
   while (!stop) {
     Status s = client_->Watch(resource_, namespace_, resource_version_, [&](const WatchEvent& ev) {
-      std::string rv = ev.object.value("metadata", Json::object()).value("resourceVersion", "");
+      std::string rv = ev.object->value("metadata", Json::object()).value("resourceVersion", "");
       if (!rv.empty()) resource_version_ = rv;
-      if (ev.type != "BOOKMARK") Apply(ev.type == "DELETED", Prepare(ev.object));
+      if (ev.type != "BOOKMARK") Apply(ev.type == "DELETED", Prepare(ev.object, ev.shared));
       return !stop.load();
     }, stop, 300, label_selector_, field_selector_);
     if (!s.ok()) return s;  // Expired → relist

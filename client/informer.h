@@ -7,10 +7,16 @@
 // it lists again. Handlers run on the informer's thread, in event order; they should
 // only enqueue keys (see WorkQueue) and never block.
 //
-// A transform (upstream SetTransform) rewrites every object before it is stored and
-// before any handler sees it: StripManagedFields drops what no controller reads and
-// makes up a large part of every object; KeepMetadataOnly leaves what the garbage
-// collector needs (upstream: its metadata-only informers).
+// In `kubes server` the informers' objects are the apiserver cache's own parsed
+// copies, shared (see client::ObjectPtr): 500 pods cost one parsed copy each, however
+// many informers watch them. Over HTTP (`kubes agent`) each informer parses its own.
+//
+// A transform (upstream SetTransform) drops fields no handler reads, to save memory,
+// from every object the informer owns: StripManagedFields drops what no controller
+// reads and makes up a large part of every object; KeepMetadataOnly leaves what the
+// garbage collector needs (upstream: its metadata-only informers). Objects shared with
+// the apiserver's cache are stored whole (dropping fields would cost a copy), so
+// handlers must work with either shape.
 //
 // Several components may share one Informer (see SharedInformers): each adds its
 // handlers, and they all read the one store.
@@ -53,7 +59,7 @@ class Informer {
   };
   using Transform = std::function<void(Json& obj)>;
   // Stored objects are immutable and shared: with handlers, with Snapshot's callers.
-  using ObjectPtr = std::shared_ptr<const Json>;
+  using ObjectPtr = client::ObjectPtr;
   // The values an object is filed under in one index (none: not in it).
   using IndexFunc = std::function<std::vector<std::string>(const Json& obj)>;
   // The two indexes controllers use (upstream: cache.NamespaceIndex and the
@@ -74,8 +80,9 @@ class Informer {
     label_selector_ = std::move(label_selector);
     field_selector_ = std::move(field_selector);
   }
-  // Applied to every object before it is stored and handed to handlers. The object's
-  // metadata.namespace and metadata.name must survive it (they are its key).
+  // Applied to every object the informer owns before it is stored and handed to
+  // handlers (not to shared objects, see above). The object's metadata.namespace and
+  // metadata.name must survive it (they are its key).
   // REQUIRES: before Run.
   void SetTransform(Transform t) { transform_ = std::move(t); }
 
@@ -91,6 +98,8 @@ class Informer {
 
   // "ns/name" (or "name" for cluster-scoped) → object (a copy).
   bool Get(const std::string& key, Json* out) const;
+  // The stored object itself (null when there is none).
+  ObjectPtr Get(const std::string& key) const;
   // Copies of every object.
   std::vector<Json> List() const;
   // Every stored object itself, without copying one (upstream's store hands out
@@ -108,7 +117,8 @@ class Informer {
 
  private:
   Status ListAndWatch(const std::atomic<bool>& stop);
-  ObjectPtr Prepare(Json obj) const;
+  // The object to store: obj itself when shared, else obj transformed.
+  ObjectPtr Prepare(const ObjectPtr& obj, bool shared) const;
   void Apply(bool deleted, const ObjectPtr& obj);
   // REQUIRES: mu_ held.
   void Reindex(const std::string& key, const Json* old_obj, const Json* new_obj);

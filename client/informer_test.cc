@@ -54,6 +54,21 @@ TEST(TransformTest, StockTransforms) {
   }
 }
 
+// The in-process server as a client across the network sees it: requests lose
+// share_objects (HTTPTransport never sends it), so every object comes as text.
+class AsIfRemote : public Transport {
+ public:
+  explicit AsIfRemote(TestServer* server) : handler_(server->handler()) {}
+  apiserver::Response Do(apiserver::Request& req) override {
+    req.share_objects = false;
+    req.user = {"system:admin", "", {"system:masters", "system:authenticated"}};
+    return handler_(req);
+  }
+
+ private:
+  LocalTransport::Handler handler_;
+};
+
 class InformerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start("kubes-informer").ok()); }
@@ -71,11 +86,13 @@ class InformerTest : public ::testing::Test {
   std::vector<std::thread> threads_;
 };
 
-// What the handlers and the store see is the transformed object, on the initial list
-// and on watch events alike.
+// Of objects the informer owns (received as text), what the handlers and the store
+// see is the transformed object, on the initial list and on watch events alike.
 TEST_F(InformerTest, TransformAppliesBeforeStoreAndHandlers) {
   ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("listed", "1")).ok());
-  Informer inf(client(), kConfigMaps, "default");
+  AsIfRemote transport(&server_);
+  Client remote(&transport);
+  Informer inf(&remote, kConfigMaps, "default");
   inf.SetTransform(KeepMetadataOnly);
   std::mutex mu;
   std::vector<Json> seen;  // every object a handler got, old states included
@@ -184,12 +201,39 @@ TEST_F(InformerTest, SharedInformersHandOutOneInformerPerResource) {
   Json a;
   ASSERT_TRUE(first->Get("default/a", &a));
   EXPECT_EQ(a["data"]["k"], "2");
-  EXPECT_FALSE(a["metadata"].contains("managedFields"));
-  auto direct = client()->Get(kConfigMaps, "default", "a");
-  ASSERT_TRUE(direct.ok());
-  EXPECT_TRUE((*direct)["metadata"].contains("managedFields")) << "the server still keeps them";
   stop_ = true;
   shared.Join();
+}
+
+// In-process, informers keep the apiserver cache's own objects: two informers of one
+// resource hold the same object (one copy per object however many watch it), whole
+// (a transform would cost a copy), on the list and on watch events; kinds the cache
+// keeps as text (Events) are parsed for each informer, which transforms its copy.
+TEST_F(InformerTest, InProcessInformersShareTheCachesObjects) {
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("listed", "1")).ok());
+  Json event = {{"apiVersion", "v1"}, {"kind", "Event"},
+                {"metadata", {{"name", "e1"}}}, {"involvedObject", {{"kind", "Pod"}, {"name", "p"}}},
+                {"reason", "Test"}, {"message", "hello"}, {"type", "Normal"}};
+  ASSERT_TRUE(client()->Create(kEvents, "default", event).ok());
+  Informer a(client(), kConfigMaps, "default"), b(client(), kConfigMaps, "default");
+  Informer events(client(), kEvents, "default");
+  a.SetTransform(KeepMetadataOnly);
+  events.SetTransform(KeepMetadataOnly);
+  Run(&a);
+  Run(&b);
+  Run(&events);
+  ASSERT_TRUE(TestServer::Eventually([&] { return a.HasSynced() && b.HasSynced() && events.HasSynced(); }));
+  ASSERT_TRUE(client()->Create(kConfigMaps, "default", ConfigMap("watched", "1")).ok());
+  ASSERT_TRUE(TestServer::Eventually([&] { return a.Get("default/watched") && b.Get("default/watched"); }));
+  for (const char* key : {"default/listed", "default/watched"}) {
+    Informer::ObjectPtr in_a = a.Get(key), in_b = b.Get(key);
+    ASSERT_TRUE(in_a && in_b) << key;
+    EXPECT_EQ(in_a.get(), in_b.get()) << key << ": one object, shared";
+    EXPECT_EQ((*in_a)["data"]["k"], "1") << key << ": kept whole, the transform is not applied";
+  }
+  Informer::ObjectPtr e = events.Get("default/e1");
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(e->contains("message")) << "parsed for this informer: transformed";
 }
 
 TEST_F(InformerTest, WaitForSyncReturnsFalseOnceStopped) {

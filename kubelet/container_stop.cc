@@ -157,7 +157,7 @@ void PodSync::KillIfUnhealthy(const Json& c, bool init, ContainerRecord& rec, bo
 
 void PodSync::UpdateProbes(bool add_workers) {
   prober::PodView view;
-  view.pod = pod_;
+  view.pod = pod_object_;
   view.pod_ip = pod_ips_.empty() ? "" : pod_ips_[0];
   for (const auto& [name, inst] : by_name_) {
     const ContainerStatus* cur = inst.current();

@@ -26,8 +26,9 @@ void Kubelet::EnforceEviction(const std::vector<PodStatsRef>& refs) {
   int64_t pods_working_set = 0;
   std::vector<PodMemoryUse> pods;
   for (const auto& item : summary["pods"]) {
-    Json pod;
-    if (!PodByUID(item["podRef"].value("uid", ""), &pod)) continue;
+    client::ObjectPtr found = PodByUID(item["podRef"].value("uid", ""));
+    if (!found) continue;
+    const Json& pod = *found;
     std::string phase = pod.value("status", Json::object()).value("phase", "");
     if (phase == "Succeeded" || phase == "Failed" || pod["metadata"].contains("deletionTimestamp")) continue;
     PodMemoryUse use{pod, MemoryOf(item), {}};

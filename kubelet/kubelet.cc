@@ -63,15 +63,17 @@ Kubelet::Kubelet(client::Client* client, KubeletOptions options)
 
 Kubelet::~Kubelet() = default;
 
-bool Kubelet::PodByUID(const std::string& uid, Json* pod) const {
+client::ObjectPtr Kubelet::PodByUID(const std::string& uid) const {
   std::string key;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = uid_to_key_.find(uid);
-    if (it == uid_to_key_.end()) return false;
+    if (it == uid_to_key_.end()) return nullptr;
     key = it->second;
   }
-  return pods_.Get(key, pod) && (*pod)["metadata"].value("uid", "") == uid;
+  client::ObjectPtr pod = pods_.Get(key);
+  if (!pod || pod->value("metadata", Json::object()).value("uid", "") != uid) return nullptr;
+  return pod;
 }
 
 std::string Kubelet::PodDir(const Json& pod) const {

@@ -159,7 +159,8 @@ class Kubelet {
   void UpdateQOSCgroups();
   void Enqueue(const std::string& uid) { queue_.Add(uid); }
   void EnqueueAfter(const std::string& uid, std::chrono::milliseconds d) { queue_.AddAfter(uid, d); }
-  bool PodByUID(const std::string& uid, Json* pod) const;
+  // The pod informer's object of this uid (null when none).
+  client::ObjectPtr PodByUID(const std::string& uid) const;
 
   client::Client* client_;
   KubeletOptions options_;
@@ -230,8 +231,9 @@ class Kubelet {
   std::set<std::string> restart_kills_;
   // Pods whose sandbox is being re-created (sandbox.cc): SandboxChanged went out.
   std::set<std::string> sandbox_changed_;
-  // Statuses written last, so unchanged ones are not written again.
-  std::map<std::string, Json> written_status_;
+  // The resourceVersion of each pod's last status write, so an unchanged status is
+  // not written again (see PodSync::WriteStatus).
+  std::map<std::string, int64_t> written_status_;
   // Service account tokens of projected volumes: "uid/audience/seconds" → token.
   struct CachedToken {
     std::string token;

@@ -418,9 +418,12 @@ void PodSync::WriteStatus(const std::vector<ContainerRecord>& init, const std::v
   in.pod_is_terminal = pod_is_terminal_;
   Json status = ComputePodStatus(in);
   {
+    // Nothing to write when the pod as the informer shows it has this status, and the
+    // informer is not behind our last write (which may have said something else).
     std::lock_guard<std::mutex> lock(k_->mu_);
     auto it = k_->written_status_.find(uid_);
-    if (it != k_->written_status_.end() && it->second == status && pod_["status"] == status) return;
+    int64_t seen = std::atoll(pod_["metadata"].value("resourceVersion", "0").c_str());
+    if (it != k_->written_status_.end() && seen >= it->second && pod_["status"] == status) return;
   }
   Json obj = pod_;
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -428,7 +431,7 @@ void PodSync::WriteStatus(const std::vector<ContainerRecord>& init, const std::v
     auto updated = k_->client_->Update(kPods, ns_, obj, "status");
     if (updated.ok()) {
       std::lock_guard<std::mutex> lock(k_->mu_);
-      k_->written_status_[uid_] = status;
+      k_->written_status_[uid_] = std::atoll((*updated)["metadata"].value("resourceVersion", "0").c_str());
       return;
     }
     if (updated.status().code() == Code::kNotFound) return;
@@ -507,16 +510,16 @@ void PodSync::Cleanup() {
 // ---- Kubelet's side of the sync ----------------------------------------------------
 
 void Kubelet::SyncPod(const std::string& uid) {
-  Json pod;
-  if (!PodByUID(uid, &pod)) {
+  client::ObjectPtr pod = PodByUID(uid);
+  if (!pod) {
     // The pod is gone from the API (deleted with --force, or we deleted it): remove
     // whatever is left of it.
     Json stub = {{"metadata", {{"uid", uid}, {"namespace", ""}, {"name", ""}}}, {"spec", Json::object()}};
-    PodSync(this, stub).Cleanup();
+    PodSync(this, std::make_shared<const Json>(std::move(stub))).Cleanup();
     return;
   }
   PodSync sync(this, pod);
-  if (pod["metadata"].contains("deletionTimestamp")) {
+  if ((*pod)["metadata"].contains("deletionTimestamp")) {
     sync.Terminate();
     return;
   }

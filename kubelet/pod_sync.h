@@ -58,7 +58,8 @@ int RestartCountFromLogDir(const std::string& dir);
 // Everything one SyncPod run works with.
 class PodSync {
  public:
-  PodSync(Kubelet* k, Json pod) : k_(k), pod_(std::move(pod)) {
+  // pod: the informer's object (shared, never modified); this sync works on a copy.
+  PodSync(Kubelet* k, client::ObjectPtr pod) : k_(k), pod_object_(std::move(pod)), pod_(*pod_object_) {
     uid_ = pod_["metadata"].value("uid", "");
     ns_ = pod_["metadata"].value("namespace", "");
     name_ = pod_["metadata"].value("name", "");
@@ -160,6 +161,7 @@ class PodSync {
   }
 
   Kubelet* k_;
+  client::ObjectPtr pod_object_;  // what the informer holds: the probes keep it
   Json pod_;
   std::string uid_, ns_, name_;
   TimePoint now_;

@@ -289,6 +289,24 @@ Response Endpoints::List(const Request& req, const Target& t) {
     for (const auto& o : items) objs.push_back(o.get());
     return JsonResponse(200, endpoints::EncodeTable(*t.resource, objs, out, rv, next, clock_->Now()));
   }
+  Json meta = {{"resourceVersion", rv}};
+  if (!next.empty()) {
+    meta["continue"] = next;
+    meta["remainingItemCount"] = remaining;
+  }
+  std::string list_tail = "],\"kind\":\"" + t.resource->kind + "List\",\"metadata\":" + meta.dump() + "}";
+  if (req.share_objects && !t.resource->from_storage) {
+    // An in-process client takes the cache's parsed objects themselves (see
+    // Request::share_objects): the body is the list without its items.
+    Response resp = JsonResponse(200, "{\"apiVersion\":\"" + t.resource->GroupVersion() + "\",\"items\":[" + list_tail);
+    resp.items.emplace();
+    resp.items->reserve(items.size());
+    for (const auto& o : items) {
+      // Kinds the cache keeps as text come parsed for this list alone.
+      resp.items->push_back(SharedObject{{o, &o->object}, /*cached=*/!cacher_->KeepsText(o->key)});
+    }
+    return resp;
+  }
   // Built from the cached serialized objects: no per-object encoding (unless the
   // version is not the stored one).
   size_t size = 256;
@@ -300,12 +318,7 @@ Response Endpoints::List(const Request& req, const Target& t) {
     if (i) body += ',';
     body += t.resource->from_storage ? endpoints::Encode(*t.resource, *items[i]) : items[i]->json;
   }
-  Json meta = {{"resourceVersion", rv}};
-  if (!next.empty()) {
-    meta["continue"] = next;
-    meta["remainingItemCount"] = remaining;
-  }
-  body += "],\"kind\":\"" + t.resource->kind + "List\",\"metadata\":" + meta.dump() + "}";
+  body += list_tail;
   return JsonResponse(200, std::move(body));
 }
 

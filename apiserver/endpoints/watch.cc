@@ -50,7 +50,10 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
   ResourcePtr r = t.resource;
   std::shared_ptr<Cacher::Watcher> w = std::move(watcher).value();
   const Clock* clock = clock_;
-  resp.stream = [r, w, f, out, timeout_s, bookmarks, clock](ResponseStream& s) {
+  // An in-process watcher takes the cache's parsed objects themselves (see
+  // Request::share_objects) when they go out as stored.
+  bool share = req.share_objects && !out.table && !r->from_storage;
+  resp.stream = [r, w, f, out, timeout_s, bookmarks, clock, share](ResponseStream& s) {
     auto encode = [&](const char* type, const ObjectPtr& obj, bool first) {
       if (!out.table) return EventLine(type, endpoints::Encode(*r, *obj));
       return EventLine(type, endpoints::EncodeTable(*r, {obj.get()}, out, std::to_string(obj->revision), "",
@@ -58,7 +61,7 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
     };
     // Older versions in the cacher's history are kept as text only: selectors and
     // Table rows need them parsed, a plain watch sends the text as it is.
-    bool needs_parsed = out.table || !f.labels.Empty() || !f.fields.Empty();
+    bool needs_parsed = share || out.table || !f.labels.Empty() || !f.fields.Empty();
     bool first = true;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     auto last_bookmark = std::chrono::steady_clock::now();
@@ -73,6 +76,7 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
       }
       std::string batch;
       for (WatchEvent ev : *events) {
+        bool cached = ev.object->parsed();
         if (needs_parsed) {
           ev.object = Parsed(ev.object);
           ev.prev = Parsed(ev.prev);
@@ -89,6 +93,10 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
         } else if (!now_matches) {
           continue;
         }
+        if (share) {
+          if (!s.WriteObject(type, SharedObject{{ev.object, &ev.object->object}, cached})) return;
+          continue;
+        }
         batch += encode(type, ev.object, first);
         first = false;
       }
@@ -101,7 +109,9 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
         last_bookmark = std::chrono::steady_clock::now();
         Json bm = {{"kind", r->kind}, {"apiVersion", r->GroupVersion()},
                    {"metadata", {{"resourceVersion", std::to_string(w->revision())}}}};
-        if (!s.Write(EventLine("BOOKMARK", bm.dump()))) return;
+        bool sent = share ? s.WriteObject("BOOKMARK", SharedObject{std::make_shared<const Json>(std::move(bm))})
+                          : s.Write(EventLine("BOOKMARK", bm.dump()));
+        if (!sent) return;
       }
     }
   };

@@ -21,6 +21,7 @@
 #include "kubelet/kubelet.h"
 #include "pki/certs.h"
 #include "pki/files.h"
+#include "util/heap.h"
 
 namespace kubes::cmd {
 namespace {
@@ -148,6 +149,7 @@ int Agent(const std::vector<std::string>& args) {
   std::signal(SIGPIPE, SIG_IGN);
   BlockStopSignals();
 
+  HeapScavenger scavenger;  // freed memory back to the kernel (util/heap.h)
   client::HttpTransport transport(api);
   client::Client client(&transport);
   std::unique_ptr<kubelet::Kubelet> kubelet;

@@ -23,6 +23,7 @@
 #include "client/client.h"
 #include "kubelet/kubelet.h"
 #include "runtime/images/cli.h"
+#include "util/heap.h"
 
 namespace {
 
@@ -184,6 +185,7 @@ int Server(const std::vector<std::string>& args) {
     std::printf("kubes: removed the node's containers, networks and cgroups\n");
     return 0;
   }
+  kubes::HeapScavenger scavenger;  // freed memory back to the kernel (util/heap.h)
   kubes::apiserver::APIServer server(opts);
   // The node's kubelet acts through the API as system:node:<name>, like any kubelet.
   kubes::client::LocalTransport node_transport(
@@ -249,6 +251,7 @@ int Server(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kubes::LimitHeapArenas();  // before any thread (util/heap.h)
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);

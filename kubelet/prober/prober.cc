@@ -45,7 +45,7 @@ std::string ContainerFieldPath(const Json& pod, const std::string& name) {
 
 void Prober::Event(const PodView& pod, const Json& container, const std::string& reason, const std::string& message) {
   if (!options_.event) return;
-  options_.event(pod.pod, ContainerFieldPath(pod.pod, container.value("name", "")), "Warning", reason, message);
+  options_.event(*pod.pod, ContainerFieldPath(*pod.pod, container.value("name", "")), "Warning", reason, message);
 }
 
 std::chrono::milliseconds ProbeTimeout(const Json& probe) {
@@ -85,7 +85,7 @@ ProbeOutput Prober::RunProbe(const Json& probe, const PodView& pod, const Json& 
     std::string service = g.contains("service") && g["service"].is_string() ? g["service"].get<std::string>() : "";
     return DoGRPCProbe(pod.pod_ip, port, service, timeout, user_agent);
   }
-  const Json& meta = pod.pod.value("metadata", Json::object());
+  const Json& meta = pod.pod->value("metadata", Json::object());
   return ProbeOutput::Error(Internal("missing probe handler for " + meta.value("name", "") + "_" +
                                      meta.value("namespace", "") + "(" + meta.value("uid", "") +
                                      "):" + container.value("name", "")));

@@ -50,12 +50,14 @@ struct ContainerView {
 // What the kubelet's last sync saw of a pod: the probes' whole world (upstream: the
 // status manager's copy of the pod status).
 struct PodView {
-  Json pod;  // the API object: spec (probes, ports, env, restartPolicy) and metadata
+  // The API object: spec (probes, ports, env, restartPolicy) and metadata. The
+  // kubelet's informer's own object, shared: no second copy of every pod.
+  std::shared_ptr<const Json> pod = std::make_shared<const Json>(Json::object());
   std::string pod_ip;
   bool terminal = false;  // phase Succeeded or Failed
   std::map<std::string, ContainerView> containers;  // by name, init and app containers
 
-  bool deleting() const { return pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp"); }
+  bool deleting() const { return pod->contains("metadata") && (*pod)["metadata"].contains("deletionTimestamp"); }
 };
 
 struct ProberOptions {

@@ -69,7 +69,7 @@ void Manager::ScheduleLocked(const std::shared_ptr<Entry>& entry, SteadyClock::t
 
 void Manager::UpdatePod(const std::string& uid, PodView view, bool add_workers) {
   auto shared = std::make_shared<const PodView>(std::move(view));
-  const Json& spec = shared->pod.contains("spec") ? shared->pod["spec"] : Json::object();
+  const Json& spec = shared->pod->contains("spec") ? (*shared->pod)["spec"] : Json::object();
   std::vector<Json> containers;
   for (const auto& c : spec.value("initContainers", Json::array())) {
     // Only sidecars (restartPolicy Always) may have probes among init containers.

@@ -48,8 +48,8 @@ struct Fixture {
   }
   static PodView Pod(const std::string& uid, const Json& container, const std::string& id = "c1") {
     PodView v;
-    v.pod = {{"metadata", {{"name", uid}, {"namespace", "default"}, {"uid", uid}}},
-             {"spec", {{"containers", {container}}}}};
+    v.pod = std::make_shared<const Json>(Json{{"metadata", {{"name", uid}, {"namespace", "default"}, {"uid", uid}}},
+                                              {"spec", {{"containers", {container}}}}});
     v.containers["app"] = {id, true, false, RealClock::Get().Now() - std::chrono::seconds(1)};
     return v;
   }

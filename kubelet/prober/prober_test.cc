@@ -32,8 +32,8 @@ struct Recorder {
 
 PodView Pod(const Json& container, bool init = false) {
   PodView v;
-  v.pod = {{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
-           {"spec", {{init ? "initContainers" : "containers", {container}}}}};
+  v.pod = std::make_shared<const Json>(Json{{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
+                                            {"spec", {{init ? "initContainers" : "containers", {container}}}}});
   v.pod_ip = "127.0.0.1";
   return v;
 }

@@ -58,7 +58,7 @@ Worker::Tick Worker::Prepare(const PodView* pod, TimePoint now) {
   if (!c.running) {
     deps_.results->Set(container_id_, ProbeResult::kFailure, pod_uid_);
     // Stop if it will not be restarted.
-    bool restarts = pod->pod["spec"].value("restartPolicy", "Always") != "Never" ||
+    bool restarts = pod->pod->value("spec", Json::object()).value("restartPolicy", "Always") != "Never" ||
                     container_.value("restartPolicy", "") == "Always";
     return !c.terminated || restarts ? Tick::kWait : Tick::kStop;
   }

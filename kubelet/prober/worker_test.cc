@@ -40,8 +40,8 @@ struct Fixture {
   }
   PodView Pod(const Json& container, bool running = true, const std::string& id = "c1") {
     PodView v;
-    v.pod = {{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
-             {"spec", {{"containers", {container}}, {"restartPolicy", "Always"}}}};
+    v.pod = std::make_shared<const Json>(Json{{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
+                                              {"spec", {{"containers", {container}}, {"restartPolicy", "Always"}}}});
     v.pod_ip = "10.42.0.7";
     v.containers["app"] = {id, running, !running, t0};
     return v;
@@ -145,7 +145,9 @@ TEST(WorkerTest, ContainersThatAreNotRunning) {
   PodView pod = f.Pod(container, false);
   EXPECT_TRUE(w.DoProbe(&pod, f.t0));  // restartPolicy Always: it will come back
   EXPECT_EQ(f.Stored(), "F");
-  pod.pod["spec"]["restartPolicy"] = "Never";
+  Json never = *pod.pod;
+  never["spec"]["restartPolicy"] = "Never";
+  pod.pod = std::make_shared<const Json>(never);
   EXPECT_FALSE(w.DoProbe(&pod, f.t0));  // it will not: the worker ends
   EXPECT_EQ(f.calls, 0);
 
@@ -165,7 +167,9 @@ TEST(WorkerTest, DeletionQuietsLivenessNotReadiness) {
   Worker liveness("u1", container, ProbeType::kLiveness, {&f.prober, &f.results, &f.startup});
   Worker ready("u1", container, ProbeType::kReadiness, {&f.prober, &readiness, &f.startup});
   PodView pod = f.Pod(container);
-  pod.pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z";
+  Json deleting = *pod.pod;
+  deleting["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z";
+  pod.pod = std::make_shared<const Json>(deleting);
   f.script = {'F', 'F'};
   EXPECT_FALSE(liveness.DoProbe(&pod, f.t0));
   EXPECT_EQ(f.Stored(), "S");
