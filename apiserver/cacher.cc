@@ -36,7 +36,7 @@ void StoredObject::Encode() {
 }
 
 ObjectPtr Parsed(const ObjectPtr& obj) {
-  if (!obj || obj->parsed()) return obj;
+  if (!obj || (obj->parsed() && !obj->lean)) return obj;
   auto out = std::make_shared<StoredObject>();
   out->key = obj->key;
   out->revision = obj->revision;
@@ -47,6 +47,21 @@ ObjectPtr Parsed(const ObjectPtr& obj) {
   out->metadata_json = m != out->object.end() ? m->dump() : "{}";
   return out;
 }
+
+ObjectPtr ParsedLean(const ObjectPtr& obj) {
+  if (!obj || obj->parsed()) return obj;
+  return Parsed(obj);
+}
+
+namespace {
+// Drops managedFields from the parsed tree of a current object once its text is made.
+void MakeLean(StoredObject* obj) {
+  auto meta = obj->object.find("metadata");
+  if (meta == obj->object.end() || !meta->is_object() || !meta->contains("managedFields")) return;
+  meta->erase("managedFields");
+  obj->lean = true;
+}
+}  // namespace
 
 const char* WatchEventTypeName(WatchEvent::Type t) {
   switch (t) {
@@ -79,6 +94,7 @@ Result<ObjectPtr> Cacher::MakeObject(const storage::KeyValue& kv) const {
   }
   obj->object["metadata"]["resourceVersion"] = std::to_string(kv.mod_revision);
   obj->Encode();
+  MakeLean(obj.get());
   return ObjectPtr(std::move(obj));
 }
 
@@ -141,7 +157,7 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
   } else {
     auto parsed = MakeObject(ev.kv);
     if (!parsed.ok()) return;  // cannot happen: we only store what we serialized
-    obj->object = (*parsed)->object;
+    obj->object = Parsed(*parsed)->object;  // whole: its text is made again below
   }
   obj->object["metadata"]["resourceVersion"] = std::to_string(ev.kv.mod_revision);
   if (t == WatchEvent::Type::kDeleted || TextOnly(ev.kv.key)) {
@@ -151,6 +167,7 @@ void Cacher::OnStorageEvent(const storage::Event& ev) {
     obj->object = Json();
   } else {
     obj->Encode();
+    MakeLean(obj.get());
   }
   ObjectPtr prev;
   if (current) prev = current->parsed() ? SerializedOnly(*current) : current;
@@ -208,7 +225,7 @@ std::vector<ObjectPtr> Cacher::List(const std::string& prefix, int64_t* revision
     }
     if (revision) *revision = revision_;
   }
-  for (ObjectPtr& obj : out) obj = Parsed(obj);  // a no-op but for kinds kept as text
+  for (ObjectPtr& obj : out) obj = ParsedLean(obj);  // a no-op but for kinds kept as text
   return out;
 }
 

@@ -17,6 +17,11 @@
 // ~8 KB for ~1 KB of text) can be kept as text even while current: the cacher is told
 // their key prefixes, and Get and List parse such objects when they are read.
 //
+// The parsed current objects lack metadata.managedFields (nearly half of a pod's
+// tree, read only by writes): the text has them, and Get — what writes read — parses
+// the text for a whole object. List, watches and in-process informers get the lean
+// tree (selectors, table rows and controllers never read managedFields).
+//
 // Thread-safety: all methods may be called from any thread. Watchers block in
 // Watcher::Next on a condition variable that every write signals.
 #pragma once
@@ -45,7 +50,8 @@ struct StoredObject {
   std::string key;
   int64_t revision = 0;  // the revision that wrote this state (or deleted the object)
   Json object;                // null in a version kept serialized only
-  std::string json;           // object.dump(), shared by every reader and watcher
+  bool lean = false;          // object lacks metadata.managedFields (json has them)
+  std::string json;           // the whole object as text, shared by every reader and watcher
   std::string metadata_json;  // object["metadata"].dump(), for table rows ("" when not parsed)
   // Fills json and metadata_json from object.
   void Encode();
@@ -53,8 +59,12 @@ struct StoredObject {
 };
 using ObjectPtr = std::shared_ptr<const StoredObject>;
 
-// obj itself when it is parsed (or null); otherwise a parsed copy made from its text.
+// The whole object: obj itself when it is parsed and not lean (or null); otherwise a
+// parsed copy made from its text.
 ObjectPtr Parsed(const ObjectPtr& obj);
+// For readers that do not look at managedFields: obj itself when it is parsed, lean
+// or not; otherwise a parsed copy made from its text.
+ObjectPtr ParsedLean(const ObjectPtr& obj);
 
 struct WatchEvent {
   enum class Type { kAdded, kModified, kDeleted };
@@ -91,8 +101,10 @@ class Cacher {
   // Loads every object and the recent history. REQUIRES: called once, before use.
   Status Init();
 
+  // The whole object (managedFields too).
   Result<ObjectPtr> Get(const std::string& key) const;
-  // Objects whose key starts with prefix, sorted by key; *revision = the cache revision.
+  // Objects whose key starts with prefix, sorted by key, parsed but lean (without
+  // managedFields; their text has them); *revision = the cache revision.
   std::vector<ObjectPtr> List(const std::string& prefix, int64_t* revision) const;
   int64_t Revision() const;
   // True for keys under the text-only prefixes: Get and List parse them for each reader.

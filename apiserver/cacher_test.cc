@@ -195,6 +195,33 @@ TEST_F(CacherTest, ResumeFromRevisionAndExpiry) {
   EXPECT_TRUE(cacher_->Watch("/r/", 4).ok());
 }
 
+// Current objects are parsed without managedFields; their text, Get (what writes
+// read) and a deletion's last state keep them.
+TEST_F(CacherTest, ParsedCurrentObjectsAreLeanGetIsWhole) {
+  Json obj = Obj("a", 1);
+  obj["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}, {"operation", "Update"}}});
+  ASSERT_TRUE(cacher_->Create("/r/a", obj).ok());
+  std::vector<ObjectPtr> listed = cacher_->List("/r/", nullptr);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(listed[0]->lean);
+  EXPECT_FALSE(listed[0]->object["metadata"].contains("managedFields"));
+  EXPECT_EQ(Json::parse(listed[0]->json)["metadata"]["managedFields"][0]["manager"], "kubectl");
+  EXPECT_EQ(Json::parse(listed[0]->metadata_json)["managedFields"][0]["manager"], "kubectl");
+  auto got = cacher_->Get("/r/a");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)->object["metadata"]["managedFields"][0]["manager"], "kubectl");
+  EXPECT_EQ((*got)->object["v"], 1);
+  auto w = cacher_->Watch("/r/", 1);
+  ASSERT_TRUE(w.ok());
+  auto gone = cacher_->Delete("/r/a", 0);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ((*gone)->object["metadata"]["managedFields"][0]["manager"], "kubectl");
+  auto ev = (*w)->Next(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ(Json::parse((*ev)[0].object->json)["metadata"]["managedFields"][0]["manager"], "kubectl");
+}
+
 // Beyond the minimum number of entries, history older than the fresh window goes as
 // the next write comes in; a watch from before it must list again.
 TEST_F(CacherTest, FreshWindowDropsOldHistoryBeyondTheMinimum) {

@@ -187,13 +187,17 @@ void UnmountIdmapped(const std::string& bundle) {
   for (const auto& e : fs::directory_iterator(bundle + "/idmap", ec)) umount2(e.path().c_str(), MNT_DETACH);
 }
 
+bool MountedNoExec(const std::string& dir) {
+  struct statvfs vfs;
+  return statvfs(dir.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC);
+}
+
 // Writes the monitor kubes carries to `path` unless the file there already holds the
 // same bytes. A new file replaces the old by rename: monitors that are running keep
 // the file they were started from (its inode lives on until the last one exits).
 Status InstallMonitor(const std::string& path) {
   std::string_view program = EmbeddedMonitor();
-  struct statvfs vfs;
-  if (statvfs(fs::path(path).parent_path().c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
+  if (MountedNoExec(fs::path(path).parent_path())) {
     return Status(Code::kServiceUnavailable, "the container monitor cannot run from " + path +
                                                  ": its file system is mounted noexec");
   }
@@ -277,12 +281,14 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options) {
   }
   rt->state_dir_ = options.run_dir + "/" + fs::path(rt->oci_runtime_).filename().string();
   rt->exit_dir_ = options.root + "/exits";
-  rt->monitor_ = options.run_dir + "/kubes-monitor";
   std::error_code ec;
   for (const auto& d : {options.root, rt->exit_dir_, rt->state_dir_}) {
     fs::create_directories(d, ec);
     if (ec) return Internal("create " + d + ": " + ec.message());
   }
+  // In the run dir, unless it is mounted noexec (systemd mounts /run so on some
+  // distributions): then beside the bundles.
+  rt->monitor_ = (MountedNoExec(options.run_dir) ? options.root : options.run_dir) + "/kubes-monitor";
   Status s = InstallMonitor(rt->monitor_);
   if (!s.ok()) return s;
   return rt;

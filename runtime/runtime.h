@@ -5,8 +5,9 @@
 // One container is one directory under `root` (the bundle): config.json, the overlay
 // rootfs (image layers + an upper dir of its own), kubes.json (the labels the kubelet
 // finds it by) and the monitor's files. kubes carries the monitor program inside its
-// own binary; Open writes it to `<run_dir>/kubes-monitor`, and Create starts one per
-// container. The monitor (runtime/monitor/README.md):
+// own binary; Open writes it to `<run_dir>/kubes-monitor` (to `<root>/` when the run
+// dir is mounted noexec), and Create starts one per container. The monitor
+// (runtime/monitor/README.md):
 //   - runs `<runtime> create` with the container's stdio on pipes it holds (or a
 //     terminal) and reports the container's pid — or the runtime's error — to Create;
 //   - writes the container's stdout and stderr to its log file in the CRI format
@@ -96,7 +97,7 @@ class Runtime {
   std::string oci_runtime_;  // absolute path of crun or runc
   std::string state_dir_;    // --root of the OCI runtime
   std::string exit_dir_;
-  std::string monitor_;      // <run_dir>/kubes-monitor
+  std::string monitor_;      // <run_dir>/kubes-monitor, or <root>/kubes-monitor
 };
 
 // 64 random hex characters, as containerd's container IDs.

@@ -184,7 +184,10 @@ const Json& View(const ResourceInfo& r, const Json& stored, Json& holder) {
 }
 
 std::string Encode(const ResourceInfo& r, const StoredObject& stored) {
-  return r.from_storage ? r.from_storage(stored.object).dump() : stored.json;
+  if (!r.from_storage) return stored.json;
+  if (!stored.lean) return r.from_storage(stored.object).dump();
+  // The parsed tree lacks managedFields: convert the whole object, from its text.
+  return r.from_storage(Json::parse(stored.json)).dump();
 }
 
 Json ToStorage(const ResourceInfo& r, Json obj) { return r.to_storage ? r.to_storage(obj) : obj; }

@@ -78,8 +78,8 @@ Response Endpoints::Watch(const Request& req, const Target& t) {
       for (WatchEvent ev : *events) {
         bool cached = ev.object->parsed();
         if (needs_parsed) {
-          ev.object = Parsed(ev.object);
-          ev.prev = Parsed(ev.prev);
+          ev.object = ParsedLean(ev.object);
+          ev.prev = ParsedLean(ev.prev);
         }
         bool now_matches = f.Matches(*r, ev.object->object);
         bool was_matching = ev.prev && f.Matches(*r, ev.prev->object);
