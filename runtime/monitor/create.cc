@@ -76,9 +76,7 @@ bool Monitor::Create() {
   while (waitpid(runtime, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    char text[4096];
-    CollectRuntimeError(status, text, sizeof text);
-    Answer(text);
+    AnswerRuntimeError(status);
     return false;
   }
   if (o_.tty && !ReceiveTerminal()) return Fail("receive the container's terminal from the OCI runtime", errno);
@@ -146,6 +144,17 @@ bool Monitor::MakeStdio(int child[3]) {
 }
 
 pid_t Monitor::SpawnRuntime(const int child[3]) {
+  pid_t pid = fork();
+  if (pid == 0) ExecRuntime(child);
+  return pid;
+}
+
+// The child: the runtime gets the container's stdio and the signal state a normal
+// program starts with (the container inherits both). The command line is built here,
+// on the child's copy of the stack: the monitor keeps every page of stack it ever
+// touches, and pid_file alone is 4 KiB. Not inlined, or it would be in the parent's
+// stack frame again.
+[[gnu::noinline]] void Monitor::ExecRuntime(const int child[3]) {
   char pid_file[PATH_MAX];
   snprintf(pid_file, sizeof pid_file, "%s/pidfile", o_.bundle);
   const char* argv[16];
@@ -161,10 +170,6 @@ pid_t Monitor::SpawnRuntime(const int child[3]) {
   }
   argv[n++] = o_.id;
   argv[n] = nullptr;
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  // The child: the runtime gets the container's stdio and the signal state a normal
-  // program starts with (the container inherits both).
   for (int i = 0; i < 3; ++i) dup2(child[i], i);
   signal(SIGPIPE, SIG_DFL);
   signal(SIGHUP, SIG_DFL);
@@ -206,18 +211,22 @@ bool Monitor::ReceiveTerminal() {
 }
 
 // "error <what the runtime printed>", or how it ended when it printed nothing. Runtime::
-// Create turns runc's and crun's log format into a plain message.
-void Monitor::CollectRuntimeError(int status, char* out, size_t size) {
-  size_t len = snprintf(out, size, "error ");
+// Create turns runc's and crun's log format into a plain message. Not inlined, to keep
+// the buffer out of Create's stack frame (see ExecRuntime).
+[[gnu::noinline]] void Monitor::AnswerRuntimeError(int status) {
+  char out[4096];
+  size_t len = snprintf(out, sizeof out, "error ");
   for (int fd : {err_, out_}) {
     ssize_t n;
-    while (fd >= 0 && len + 1 < size && (n = read(fd, out + len, size - 1 - len)) > 0) len += n;
+    while (fd >= 0 && len + 1 < sizeof out && (n = read(fd, out + len, sizeof out - 1 - len)) > 0) len += n;
   }
   while (len > 6 && (out[len - 1] == '\n' || out[len - 1] == ' ')) --len;
   out[len] = '\0';
-  if (len > 6) return;
-  if (WIFEXITED(status)) snprintf(out, size, "error %s create exited with %d", o_.runtime, WEXITSTATUS(status));
-  else snprintf(out, size, "error %s create was killed by signal %d", o_.runtime, WTERMSIG(status));
+  if (len <= 6) {  // it printed nothing
+    if (WIFEXITED(status)) snprintf(out, sizeof out, "error %s create exited with %d", o_.runtime, WEXITSTATUS(status));
+    else snprintf(out, sizeof out, "error %s create was killed by signal %d", o_.runtime, WTERMSIG(status));
+  }
+  Answer(out);
 }
 
 }  // namespace kubes::monitor

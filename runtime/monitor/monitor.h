@@ -61,8 +61,9 @@ class Monitor {
   bool OpenControlFifo();
   bool MakeStdio(int child[3]);
   pid_t SpawnRuntime(const int child[3]);
+  [[noreturn]] void ExecRuntime(const int child[3]);
   bool ReceiveTerminal();
-  void CollectRuntimeError(int status, char* out, size_t size);
+  void AnswerRuntimeError(int status);
 
   // event_loop.cc
   void Handle(int fd, unsigned events);
@@ -95,14 +96,17 @@ class Monitor {
   pid_t pid_ = 0;     // the container's init process
   bool exited_ = false;
   int wait_status_ = 0;
+  size_t pending_begin_ = 0, pending_end_ = 0;  // the input waiting in pending_
+  bool stdin_waiting_ = false;
+  size_t ctl_len_ = 0;  // bytes of ctl_line_ read so far
 
+  // The buffers come last: the constructor writes only the members above, so a page
+  // of a buffer costs memory only once the buffer is used.
+  //
   // Input from attach clients that the container's stdin has not taken yet. While
   // some is left, clients are not read: their packets wait in their sockets.
   char pending_[kMaxChunk];
-  size_t pending_begin_ = 0, pending_end_ = 0;
-  bool stdin_waiting_ = false;
   char ctl_line_[128];
-  size_t ctl_len_ = 0;
   // One read of output, with the attach packet's stream byte in front.
   char packet_[1 + kMaxChunk];
 };
