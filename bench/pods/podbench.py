@@ -38,6 +38,10 @@ class Counts:
         self.burst = scaled(100, 2)
         self.density = scaled(500, 2)
         self.floor = scaled(20, 5)
+        # Seconds the density pods sleep before their memory is taken again: past the
+        # watch cache's 75 s window of fresh history and several heap scavenger passes,
+        # what a node of sleeping pods costs, not the tail of their start.
+        self.settle = scaled(90, 10)
 
 
 # ---- the floor ------------------------------------------------------------------------------
@@ -204,6 +208,10 @@ def density_phase(srv, watch, res, node_name):
     monitors = srv.monitors()
     res.rss_density = rss_kib(srv.proc.pid)
     res.density_monitors = memory_sum_kib(monitors)
+    log(f"kubes: the {n} pods sleep {res.counts.settle} s, then their memory is taken again")
+    time.sleep(res.counts.settle)
+    res.rss_settled = rss_kib(srv.proc.pid)
+    res.density_monitors_settled = memory_sum_kib(srv.monitors())
 
 
 # ---- the run and its cleanup ------------------------------------------------------------------

@@ -22,6 +22,7 @@ class Results:
         self.kubes_seq = self.kubes_burst = self.kubes_burst_total = self.kubes_monitors = None
         self.rss_idle = self.rss_burst = self.rss_density = None
         self.density_n = self.density_s = self.density_monitors = None
+        self.rss_settled = self.density_monitors_settled = None
         self.density_note = ""
         self.kubes_cleanup_s = None
 
@@ -68,6 +69,15 @@ def ratios(xs, ys):
 
 def mib(kib):
     return f"{kib / 1024:.1f}" if kib is not None else NA
+
+
+def settled_cell(res):
+    """Server RSS + the monitors' PSS once the density pods have slept a while."""
+    if res.rss_settled is None or not res.density_monitors_settled:
+        return NA
+    pss = res.density_monitors_settled[2]
+    return (f"{mib(res.rss_settled)} + {mib(pss)} = {mib(res.rss_settled + pss)} MiB "
+            f"({(res.rss_settled + pss) * 1024 / 1e6:.1f} MB)")
 
 
 def monitor_cell(c, name):
@@ -120,6 +130,8 @@ def render(res):
         f"| kubes server RSS: idle → {c.burst} pods → {res.density_n or c.density} pods | {rss} | | |",
         f"| kubes-monitor memory with {res.density_n or c.density} pods, sum of RSS / PSS "
         f"| {monitor_cell(res.density_monitors, 'kubes-monitor')} | | |",
+        f"| kubes' own memory, the {res.density_n or c.density} pods asleep for {c.settle} s: server RSS + monitors' PSS "
+        f"| {settled_cell(res)} | | |",
     ]
     notes = []
     if res.density_note:
