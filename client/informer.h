@@ -15,8 +15,9 @@
 // from every object the informer owns: StripManagedFields drops what no controller
 // reads and makes up a large part of every object; KeepMetadataOnly leaves what the
 // garbage collector needs (upstream: its metadata-only informers). Objects shared with
-// the apiserver's cache are stored whole (dropping fields would cost a copy), so
-// handlers must work with either shape.
+// the apiserver's cache are stored as they are (dropping fields would cost a copy; the
+// cache's parsed objects carry no managedFields anyway), so handlers must work with
+// either shape.
 //
 // Several components may share one Informer (see SharedInformers): each adds its
 // handlers, and they all read the one store.

@@ -6,8 +6,9 @@
 // running the scheduler and five controllers holds five copies of every Pod. With it,
 // components ask For(resource) while they are being set up, add their handlers (which
 // still only enqueue keys into each component's own WorkQueue), and read the one store.
-// The informers cover all namespaces, use no selectors, and strip
-// metadata.managedFields from every object (see StripManagedFields).
+// The informers cover all namespaces and use no selectors. In `kubes server` they hold
+// the apiserver cache's own objects (which carry no managedFields); over HTTP they
+// strip metadata.managedFields from the objects they parse (see StripManagedFields).
 //
 //   SharedInformers informers(&client);
 //   Scheduler scheduler(&scheduler_client, &informers);   // calls informers.For(kPods) …

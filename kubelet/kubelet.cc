@@ -34,7 +34,9 @@ Kubelet::Kubelet(client::Client* client, KubeletOptions options)
   nodes_.AddHandlers({.on_add = dirty, .on_update = [this](const Json&, const Json&) { routes_dirty_ = true; },
                       .on_delete = dirty});
   pods_.SetSelectors("", "spec.nodeName=" + options_.node_name);
-  // Nothing here reads managedFields; dropping them makes every cached object smaller.
+  // Nothing here reads managedFields: over HTTP (`kubes agent`) dropping them makes
+  // every cached object smaller; in `kubes server` the objects are the apiserver
+  // cache's own, which never had them parsed.
   pods_.SetTransform(client::StripManagedFields);
   nodes_.SetTransform(client::StripManagedFields);
   auto remember = [this](const Json& pod) {
