@@ -69,7 +69,8 @@ Result<Json> Client::List(const Resource& r, const std::string& ns, const std::s
 
 Result<ObjectList> Client::ListObjects(const Resource& r, const std::string& ns, const std::string& label_selector,
                                       const std::string& field_selector) {
-  apiserver::Request req{.method = "GET", .path = r.Path(ns), .share_objects = true};
+  apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  req.share_objects = true;
   if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
   if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   apiserver::Response resp = transport_->Do(req);
@@ -165,7 +166,8 @@ class EventStream : public apiserver::ResponseStream {
 Status Client::Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                      const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
                      int timeout_seconds, const std::string& label_selector, const std::string& field_selector) {
-  apiserver::Request req{.method = "GET", .path = r.Path(ns), .share_objects = true};
+  apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  req.share_objects = true;
   if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
   if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   req.query.emplace("watch", "true");
