@@ -33,12 +33,13 @@ struct UserInfo {
 };
 
 struct Request {
-  std::string method;                           // GET, POST, PUT, PATCH, DELETE
-  std::string path;                             // "/api/v1/namespaces/default/pods"
-  std::multimap<std::string, std::string> query;  // decoded query parameters
-  std::map<std::string, std::string> headers;   // lower-case names
-  std::string body;
-  UserInfo user;
+  // (Every member has an initializer, so designated initializers may leave any out.)
+  std::string method{};                           // GET, POST, PUT, PATCH, DELETE
+  std::string path{};                             // "/api/v1/namespaces/default/pods"
+  std::multimap<std::string, std::string> query{};  // decoded query parameters
+  std::map<std::string, std::string> headers{};   // lower-case names
+  std::string body{};
+  UserInfo user{};
   // Set by in-process clients (client::Client's lists and watches through a
   // LocalTransport), never from the network: the list may come back as shared objects
   // (Response::items) and the watch may call ResponseStream::WriteObject, instead of
