@@ -59,20 +59,27 @@ Result<Json> Client::Get(const Resource& r, const std::string& ns, const std::st
   return Call(req);
 }
 
-Result<Json> Client::List(const Resource& r, const std::string& ns, const std::string& label_selector,
-                          const std::string& field_selector) {
+namespace {
+// GET of a collection, with its selectors ("" for none): a list, or a watch.
+apiserver::Request CollectionRequest(const Resource& r, const std::string& ns, const std::string& label_selector,
+                                     const std::string& field_selector) {
   apiserver::Request req{.method = "GET", .path = r.Path(ns)};
   if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
   if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
+  return req;
+}
+}  // namespace
+
+Result<Json> Client::List(const Resource& r, const std::string& ns, const std::string& label_selector,
+                          const std::string& field_selector) {
+  apiserver::Request req = CollectionRequest(r, ns, label_selector, field_selector);
   return Call(req);
 }
 
 Result<ObjectList> Client::ListObjects(const Resource& r, const std::string& ns, const std::string& label_selector,
                                       const std::string& field_selector) {
-  apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  apiserver::Request req = CollectionRequest(r, ns, label_selector, field_selector);
   req.share_objects = true;
-  if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
-  if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   apiserver::Response resp = transport_->Do(req);
   if (resp.code != 200) return StatusFromResponse(resp);
   Json list = Json::parse(resp.body, nullptr, false);
@@ -166,10 +173,8 @@ class EventStream : public apiserver::ResponseStream {
 Status Client::Watch(const Resource& r, const std::string& ns, const std::string& resource_version,
                      const std::function<bool(const WatchEvent&)>& on_event, const std::atomic<bool>& stop,
                      int timeout_seconds, const std::string& label_selector, const std::string& field_selector) {
-  apiserver::Request req{.method = "GET", .path = r.Path(ns)};
+  apiserver::Request req = CollectionRequest(r, ns, label_selector, field_selector);
   req.share_objects = true;
-  if (!label_selector.empty()) req.query.emplace("labelSelector", label_selector);
-  if (!field_selector.empty()) req.query.emplace("fieldSelector", field_selector);
   req.query.emplace("watch", "true");
   req.query.emplace("allowWatchBookmarks", "true");
   req.query.emplace("timeoutSeconds", std::to_string(timeout_seconds));

@@ -84,10 +84,9 @@ std::string Informer::KeyOf(const Json& obj) {
 }
 
 bool Informer::Get(const std::string& key, Json* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = items_.find(key);
-  if (it == items_.end()) return false;
-  *out = *it->second;
+  ObjectPtr found = Get(key);
+  if (!found) return false;
+  *out = *found;
   return true;
 }
 

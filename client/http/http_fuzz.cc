@@ -12,32 +12,14 @@
 
 #include "client/http/http_client.h"
 #include "client/http/url.h"
+#include "util/strings.h"
 
 namespace {
 
 using namespace kubes::client::http;
 
-// The apiserver's decoding (server.cc's PercentDecode), written out again here.
-std::string Decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+// The apiserver's decoding of paths and queries: '+' is a space in both.
+std::string Decode(std::string_view s) { return kubes::PercentDecode(s, /*plus_is_space=*/true); }
 
 void Check(bool ok) {
   if (!ok) std::abort();
